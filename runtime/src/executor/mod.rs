@@ -1,0 +1,409 @@
+//! The executor: tasks in a slab, a run queue, and the loop that alternates
+//! between polling ready tasks and turning the reactor.
+//!
+//! # The loop
+//!
+//! 1. Pop task ids from the local run queue and poll them, at most
+//!    [`MAX_POLLS_PER_TICK`] per tick, so that a queue that never empties
+//!    still lets the reactor run regularly.
+//! 2. Turn the reactor: with timeout zero if tasks are still queued, else
+//!    until the next timer deadline, else until an event arrives. The turn
+//!    wakes the tasks whose sockets became ready; wakers from other threads
+//!    ring the eventfd, which ends a blocking turn.
+//! 3. Fire due timers, and move the ids woken from other threads onto the
+//!    local queue.
+//!
+//! The future given to `block_on` is not a spawned task: it lives on
+//! `block_on`'s stack, and its waker queues the reserved id [`MAIN_TASK`].
+
+pub(crate) mod context;
+pub(crate) mod waker;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::AsFd;
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crossbeam_queue::SegQueue;
+
+use crate::reactor::Reactor;
+use crate::slab::{Key, Slab};
+use crate::sys::eventfd::Notifier;
+use crate::task::{self, JoinHandle};
+use crate::time::Timers;
+use waker::{Shared, TaskId, TaskWaker};
+
+/// How many tasks one tick polls before the reactor gets its turn.
+pub(crate) const MAX_POLLS_PER_TICK: usize = 61;
+
+/// The id the waker of `block_on`'s future queues; no slab key takes it.
+const MAIN_TASK: TaskId = Key::from_u64(u64::MAX);
+
+/// A spawned task as the executor stores it.
+struct Task {
+    /// The task's future; `None` while it is being polled.
+    future: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// The waker handed to `poll`, built once from `header`.
+    waker: Waker,
+    /// The waker's shared state: the queued flag and the id.
+    header: Arc<TaskWaker>,
+}
+
+/// One runtime's state, shared through `Rc` by the `Runtime`, the
+/// thread-local context and the handles that spawn.
+pub(crate) struct Core {
+    /// What other threads may touch: remote queue and eventfd.
+    pub(crate) shared: Arc<Shared>,
+    /// The epoll reactor.
+    pub(crate) reactor: Rc<Reactor>,
+    /// Pending sleeps.
+    pub(crate) timers: Rc<Timers>,
+    /// Every live spawned task.
+    tasks: RefCell<Slab<Task>>,
+    /// Ids of tasks to poll, in wake order; each at most once.
+    run_queue: RefCell<VecDeque<TaskId>>,
+    /// Set while the runtime drops its tasks: `spawn` then drops the
+    /// future at once instead of queuing it.
+    shutting_down: Cell<bool>,
+    /// Task polls so far, for [`Metrics`].
+    polls: Cell<u64>,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("tasks", &self.tasks.borrow().len())
+            .field("queued", &self.run_queue.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Queues task `id` on the local run queue.
+    pub(crate) fn schedule(&self, id: TaskId) {
+        self.run_queue.borrow_mut().push_back(id);
+    }
+
+    /// Stores `future` as a new task and queues it.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.shutting_down.get() {
+            // The runtime is dropping its tasks; a task spawned now (say,
+            // from a `Drop` impl) is dropped with them.
+            drop(future);
+            return JoinHandle::cancelled();
+        }
+        let (task, handle) = task::wrap(future);
+        let mut tasks = self.tasks.borrow_mut();
+        let id = tasks.insert_with(|id| {
+            let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
+            Task {
+                future: Some(Box::pin(task)),
+                waker: Waker::from(header.clone()),
+                header,
+            }
+        });
+        let waker = tasks
+            .get(id)
+            .map(|t| t.waker.clone())
+            .expect("just inserted");
+        drop(tasks);
+        self.schedule(id);
+        handle(waker)
+    }
+
+    /// Polls task `id` once; drops it if it completed.
+    fn poll_task(&self, id: TaskId) {
+        let (mut future, waker) = {
+            let mut tasks = self.tasks.borrow_mut();
+            // A stale id: the task finished or was dropped after being woken.
+            let Some(task) = tasks.get_mut(id) else {
+                return;
+            };
+            let Some(future) = task.future.take() else {
+                return;
+            };
+            task.header.mark_dequeued();
+            (future, task.waker.clone())
+        };
+        self.polls.set(self.polls.get() + 1);
+        // No borrow is held: the task may spawn, wake, or drop other tasks.
+        // `task::wrap` catches panics, so this never unwinds.
+        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+        let mut tasks = self.tasks.borrow_mut();
+        match poll {
+            Poll::Pending => {
+                if let Some(task) = tasks.get_mut(id) {
+                    task.future = Some(future);
+                }
+            }
+            Poll::Ready(()) => {
+                let task = tasks.remove(id);
+                drop(tasks);
+                if let Some(task) = &task {
+                    task.header.retire();
+                }
+                // Drop the future after releasing the borrow: its `Drop`
+                // may spawn.
+                drop(future);
+                drop(task);
+            }
+        }
+    }
+
+    /// One tick: poll up to [`MAX_POLLS_PER_TICK`] queued tasks (the main
+    /// future among them, through `poll_main`), then turn the reactor and
+    /// fire timers. Returns the main future's output once it is ready.
+    fn tick<T>(&self, poll_main: &mut impl FnMut() -> Option<T>) -> Option<T> {
+        for _ in 0..MAX_POLLS_PER_TICK {
+            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
+                break;
+            };
+            if id == MAIN_TASK {
+                if let Some(output) = poll_main() {
+                    return Some(output);
+                }
+            } else {
+                self.poll_task(id);
+            }
+        }
+
+        let timeout = if !self.run_queue.borrow().is_empty() || !self.shared.remote_queue.is_empty()
+        {
+            Some(Duration::ZERO)
+        } else {
+            self.timers.next_timeout()
+        };
+        if self.reactor.turn(timeout) {
+            self.shared.acknowledge_ring();
+        }
+        self.timers.fire_due();
+        while let Some(id) = self.shared.remote_queue.pop() {
+            self.schedule(id);
+        }
+        None
+    }
+
+    /// Counts for tests and introspection.
+    fn metrics(&self) -> Metrics {
+        Metrics {
+            tasks: self.tasks.borrow().len(),
+            io_registrations: self.reactor.registrations(),
+            timers: self.timers.len(),
+            polls: self.polls.get(),
+        }
+    }
+}
+
+/// A single-threaded async runtime: an executor, an epoll reactor and timers.
+///
+/// Futures need not be `Send`: everything runs on the thread that calls
+/// [`block_on`](Runtime::block_on). Dropping the runtime drops every task
+/// that has not finished.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Runtime::new()?;
+/// let answer = rt.block_on(async {
+///     let task = runtime::spawn(async { 6 * 7 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// # std::io::Result::Ok(())
+/// ```
+pub struct Runtime {
+    /// The shared state.
+    core: Rc<Core>,
+    /// Runtimes stay on the thread that created them.
+    _not_send: PhantomData<Rc<()>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("core", &self.core).finish()
+    }
+}
+
+impl Runtime {
+    /// Creates a runtime: an epoll instance and an eventfd.
+    ///
+    /// # Errors
+    ///
+    /// If the process is out of file descriptors or memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        let notifier = Notifier::new()?;
+        let reactor = Reactor::new(notifier.as_fd())?;
+        let shared = Arc::new(Shared {
+            remote_queue: SegQueue::new(),
+            notifier,
+            ring_pending: AtomicBool::new(false),
+        });
+        let core = Core {
+            shared,
+            reactor: Rc::new(reactor),
+            timers: Rc::new(Timers::default()),
+            tasks: RefCell::new(Slab::default()),
+            run_queue: RefCell::new(VecDeque::new()),
+            shutting_down: Cell::new(false),
+            polls: Cell::new(0),
+        };
+        Ok(Runtime {
+            core: Rc::new(core),
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Runs `future` to completion on this thread, driving every spawned
+    /// task and all I/O and timers meanwhile.
+    ///
+    /// Tasks still pending when `future` completes stay in the runtime and
+    /// run again at the next `block_on`, or are dropped with the runtime.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a running `block_on` on this thread, and if
+    /// `future` panics (the panic propagates to the caller; spawned tasks
+    /// are unaffected).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// let n = rt.block_on(async {
+    ///     runtime::task::yield_now().await;
+    ///     5
+    /// });
+    /// assert_eq!(n, 5);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter(&self.core);
+        let core = &*self.core;
+        let main = Arc::new(TaskWaker::new(core.shared.clone(), MAIN_TASK));
+        let waker = Waker::from(main.clone());
+        let mut future = pin!(future);
+        let mut poll_main = || {
+            main.mark_dequeued();
+            match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(output) => Some(output),
+                Poll::Pending => None,
+            }
+        };
+        core.schedule(MAIN_TASK);
+        let output = loop {
+            if let Some(output) = core.tick(&mut poll_main) {
+                break output;
+            }
+        };
+        // A stale wake of the finished main future must not queue it again.
+        main.retire();
+        core.run_queue.borrow_mut().retain(|id| *id != MAIN_TASK);
+        output
+    }
+
+    /// Counts of what the runtime holds right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// assert_eq!(rt.metrics().tasks, 0);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.core.metrics()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Futures' `Drop` impls may call `spawn` or touch their sockets, so
+        // the runtime is current while they run (unless another one is).
+        let _guard = context::try_enter(&self.core);
+        self.core.shutting_down.set(true);
+        let tasks = self.core.tasks.borrow_mut().drain();
+        // Retire every waker first, so a task's `Drop` waking another task
+        // queues nothing.
+        for task in &tasks {
+            task.header.retire();
+        }
+        drop(tasks);
+        self.core.run_queue.borrow_mut().clear();
+        while self.core.shared.remote_queue.pop().is_some() {}
+        self.core.timers.clear();
+    }
+}
+
+/// A snapshot of what a runtime holds, from [`Runtime::metrics`] or
+/// [`metrics()`](crate::metrics()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Spawned tasks that have not finished.
+    pub tasks: usize,
+    /// Sockets registered with the reactor.
+    pub io_registrations: usize,
+    /// Pending timers (sleeps, timeouts, intervals being awaited).
+    pub timers: usize,
+    /// Task polls since the runtime started (not counting `block_on`'s own
+    /// future).
+    pub polls: u64,
+}
+
+/// Counts of what the current runtime holds.
+///
+/// # Panics
+///
+/// Outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let _task = runtime::spawn(async {});
+///     assert_eq!(runtime::metrics().tasks, 1);
+/// });
+/// ```
+pub fn metrics() -> Metrics {
+    context::current().metrics()
+}
+
+/// Runs `future` to completion on a new [`Runtime`], then drops the runtime
+/// and whatever tasks are left.
+///
+/// # Panics
+///
+/// If the runtime cannot be created (no file descriptors left), if called
+/// inside another `block_on`, and if `future` panics.
+///
+/// # Examples
+///
+/// ```
+/// let out = runtime::block_on(async { "done" });
+/// assert_eq!(out, "done");
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("cannot create the runtime: {e}"));
+    rt.block_on(future)
+}

@@ -1,0 +1,103 @@
+//! Task wakers: `std::task::Wake` on an `Arc`, usable from any thread.
+//!
+//! A wake marks the task queued (an atomic swap, so a task sits in a run
+//! queue at most once however often it is woken) and then:
+//!
+//! * on the runtime's own thread, pushes the task id onto the local run
+//!   queue: no atomics beyond the swap, no syscall, no allocation once the
+//!   queue has grown;
+//! * on any other thread, pushes it onto the shared `SegQueue` and rings the
+//!   eventfd, unless a ring is already pending, so a runtime blocked in
+//!   `epoll_wait` wakes up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Wake;
+
+use crossbeam_queue::SegQueue;
+
+use crate::slab::Key;
+use crate::sys::eventfd::Notifier;
+
+/// Names a task of one runtime: its slab key (index and generation).
+pub(crate) type TaskId = Key;
+
+/// The part of a runtime that other threads may touch.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Tasks woken from other threads, moved to the local queue every tick.
+    pub(crate) remote_queue: SegQueue<TaskId>,
+    /// Rung by remote wakes; the reactor watches it under `WAKE_TOKEN`.
+    pub(crate) notifier: Notifier,
+    /// True from a ring until the runtime drains the eventfd: further remote
+    /// wakes need no syscall.
+    pub(crate) ring_pending: AtomicBool,
+}
+
+impl Shared {
+    /// Called by the runtime after the notifier fired: clears the pending
+    /// flag *after* draining, so a wake racing with the drain either lands
+    /// in the queue before the runtime looks, or rings again.
+    pub(crate) fn acknowledge_ring(&self) {
+        // Drain errors other than WouldBlock cannot happen on an eventfd we
+        // own; if one did, the next ring would still make it readable.
+        let _ = self.notifier.drain();
+        self.ring_pending.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The waker of one task (or of the future given to `block_on`).
+#[derive(Debug)]
+pub(crate) struct TaskWaker {
+    /// The runtime the task belongs to.
+    shared: Arc<Shared>,
+    /// Which task to run.
+    id: TaskId,
+    /// True while the id sits in a run queue, or for good once the task has
+    /// finished or its runtime is gone, so such wakes do nothing.
+    queued: AtomicBool,
+}
+
+impl TaskWaker {
+    /// A waker for task `id`, created queued (the spawner queues it).
+    pub(crate) fn new(shared: Arc<Shared>, id: TaskId) -> TaskWaker {
+        TaskWaker {
+            shared,
+            id,
+            queued: AtomicBool::new(true),
+        }
+    }
+
+    /// Called just before the task is polled: a wake from now on queues it
+    /// again, so a wake that races with the poll causes exactly one more.
+    pub(crate) fn mark_dequeued(&self) {
+        self.queued.store(false, Ordering::SeqCst);
+    }
+
+    /// Called when the task is gone: every later wake is a no-op.
+    pub(crate) fn retire(&self) {
+        self.queued.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return; // already queued, finished, or its runtime is gone
+        }
+        if super::context::push_local(&self.shared, self.id) {
+            return;
+        }
+        self.shared.remote_queue.push(self.id);
+        if !self.shared.ring_pending.swap(true, Ordering::SeqCst) {
+            // A failed ring cannot be reported from a waker; an eventfd
+            // write fails only if the counter is saturated, which already
+            // means "readable".
+            let _ = self.shared.notifier.notify();
+        }
+    }
+}

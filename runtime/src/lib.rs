@@ -1,0 +1,86 @@
+//! A single-threaded async runtime built from scratch on Linux epoll.
+//!
+//! A program that talks to many sockets should neither block a thread per
+//! socket nor spin asking every socket whether it has data yet. The kernel's
+//! epoll watches any number of file descriptors and says which became
+//! readable or writable. This crate turns that into plain sequential code:
+//!
+//! 1. A task `.await`s a read. The socket has no data, so the read returns
+//!    `WouldBlock`; the task's [`Waker`](std::task::Waker) is parked on the
+//!    socket's slot in the reactor and the task returns `Pending`.
+//! 2. The executor runs other tasks. When none is ready it calls
+//!    `epoll_wait`, with the next timer deadline as the timeout.
+//! 3. epoll reports the socket readable. The reactor caches that readiness
+//!    and wakes the parked waker, which puts the task back on the run queue.
+//! 4. The executor polls the task again; the read now succeeds.
+//!
+//! The layers, bottom up, each using only those below it: `sys` (the only
+//! code that calls `libc`), the slab, the `reactor` (epoll, readiness,
+//! wakers), [`time`], the executor ([`Runtime`], [`block_on`], [`spawn`]),
+//! and the public face: [`net`], [`io`], [`task`].
+//!
+//! Everything runs on one thread, so futures need not be `Send`; wakers are
+//! `Send + Sync` and may be fired from any thread, which rings an eventfd to
+//! interrupt `epoll_wait`.
+//!
+//! # Example: an echo server and a client
+//!
+//! ```
+//! use runtime::io::{AsyncReadExt, AsyncWriteExt};
+//! use runtime::net::{TcpListener, TcpStream};
+//!
+//! async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
+//!     let mut buf = vec![0; 4096];
+//!     loop {
+//!         let n = stream.read(&mut buf).await?;
+//!         if n == 0 {
+//!             return Ok(()); // the peer closed its side
+//!         }
+//!         stream.write_all(&buf[..n]).await?;
+//!     }
+//! }
+//!
+//! runtime::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let addr = listener.local_addr()?;
+//!     runtime::spawn(async move {
+//!         loop {
+//!             let (stream, _peer) = listener.accept().await?;
+//!             runtime::spawn(echo(stream));
+//!         }
+//!         #[allow(unreachable_code)]
+//!         std::io::Result::Ok(())
+//!     });
+//!
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello, epoll").await?;
+//!     client.close().await?; // half-close: the server sees EOF
+//!     let mut echoed = Vec::new();
+//!     client.read_to_end(&mut echoed).await?;
+//!     assert_eq!(echoed, b"hello, epoll");
+//!     std::io::Result::Ok(())
+//! })?;
+//! # std::io::Result::Ok(())
+//! ```
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
+#![doc(test(attr(deny(warnings))))]
+
+mod executor;
+mod reactor;
+mod slab;
+mod sys;
+
+pub mod io;
+pub mod net;
+pub mod task;
+pub mod time;
+
+pub use executor::{block_on, metrics, Metrics, Runtime};
+pub use task::spawn;

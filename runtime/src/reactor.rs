@@ -1,0 +1,515 @@
+//! The reactor: one epoll instance and a slab of I/O slots.
+//!
+//! # The readiness model
+//!
+//! * **Register once, edge-triggered.** A socket is added to epoll when it is
+//!   created, for `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`, and never
+//!   modified afterwards: no `epoll_ctl` per operation.
+//! * **Readiness is cached per slot.** [`Reactor::turn`] ORs what epoll
+//!   reports into the slot and wakes the tasks parked on those directions.
+//!   An I/O method loops: wait until the direction is ready, try the syscall,
+//!   and on `WouldBlock` clear the direction and wait again. Because an
+//!   edge-triggered fd only reports *changes*, the bits must stay set until a
+//!   syscall proves the buffer is drained (`WouldBlock`, or a short read).
+//!   Tokio guards that clear with a reactor tick, because its reactor may
+//!   turn on another thread between the check and the syscall; here both
+//!   happen within one poll on the one thread that also turns the reactor,
+//!   so no event can slip in between and no tick is needed.
+//! * **Hang-up and error wake both directions** and stay set, so the next
+//!   read returns EOF or the error and the next write returns the error.
+//! * **Tokens carry a generation.** The epoll data word is the slot's
+//!   [`Key`]: `(generation << 32) | index`. An event whose generation does
+//!   not match the slot's current one belongs to a registration that is
+//!   gone and is dropped, even if the fd number and the index were reused.
+//! * **`EPOLL_CTL_DEL` before close.** An epoll registration follows the
+//!   open file description, not the fd number, so [`Registered`] deletes it
+//!   before its fd is closed.
+//! * **Any number of tasks** may wait on one slot and direction; a turn
+//!   wakes them all, after the slab borrow is released.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::slab::{Key, Slab};
+use crate::sys::epoll::{Epoll, Event, Events, Interest};
+
+/// The data word of the runtime's own eventfd (the [`Notifier`]); no slab key
+/// can take this value, since the slab never reaches index `u32::MAX`.
+///
+/// [`Notifier`]: crate::sys::eventfd::Notifier
+pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
+
+/// How many events one `epoll_wait` can return.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Every socket is watched for both directions and the peer's half-close.
+const SOCKET_INTEREST: Interest = Interest {
+    read: true,
+    write: true,
+};
+
+/// One direction of I/O on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading, accepting.
+    Read,
+    /// Writing, connecting.
+    Write,
+}
+
+/// Cached readiness bits of one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ready(u8);
+
+impl Ready {
+    /// Data (or a connection) can be read.
+    const READABLE: u8 = 1;
+    /// Data can be written.
+    const WRITABLE: u8 = 1 << 1;
+    /// The read side reached EOF or an error; never cleared.
+    const READ_CLOSED: u8 = 1 << 2;
+    /// The write side hung up or failed; never cleared.
+    const WRITE_CLOSED: u8 = 1 << 3;
+
+    /// The bits one epoll event adds.
+    fn from_event(event: &Event) -> Ready {
+        let mut bits = 0;
+        if event.is_readable() {
+            bits |= Ready::READABLE;
+        }
+        if event.is_writable() {
+            bits |= Ready::WRITABLE;
+        }
+        if event.is_read_closed() {
+            bits |= Ready::READ_CLOSED;
+        }
+        if event.is_hup() || event.is_error() {
+            bits |= Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+        }
+        Ready(bits)
+    }
+
+    /// The bits that make `direction` ready.
+    fn mask(direction: Direction) -> u8 {
+        match direction {
+            Direction::Read => Ready::READABLE | Ready::READ_CLOSED,
+            Direction::Write => Ready::WRITABLE | Ready::WRITE_CLOSED,
+        }
+    }
+
+    /// True if an operation in `direction` may make progress.
+    fn is_ready(self, direction: Direction) -> bool {
+        self.0 & Ready::mask(direction) != 0
+    }
+}
+
+/// The tasks parked on one direction of one slot.
+///
+/// The first waiter is stored inline, so the common case (one task per
+/// direction) allocates nothing; a waker that would wake the same task as
+/// one already stored is not stored again, so the list is bounded by the
+/// number of distinct tasks waiting.
+#[derive(Debug, Default)]
+struct Waiters {
+    /// The first parked waker.
+    first: Option<Waker>,
+    /// Further wakers, one per other waiting task.
+    rest: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Parks `waker` unless the same task is already parked here.
+    fn park(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(first) if first.will_wake(waker) => {}
+            Some(_) => {
+                if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                    self.rest.push(waker.clone());
+                }
+            }
+        }
+    }
+
+    /// Moves every parked waker into `out`.
+    fn take_into(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        out.append(&mut self.rest);
+    }
+}
+
+/// The reactor's state for one registered fd, shared by the slab and the
+/// [`Registered`] handle that owns the fd.
+#[derive(Debug, Default)]
+pub(crate) struct IoSlot {
+    /// What epoll reported and no syscall has disproved yet.
+    readiness: Cell<Ready>,
+    /// Tasks waiting for [`Direction::Read`].
+    readers: RefCell<Waiters>,
+    /// Tasks waiting for [`Direction::Write`].
+    writers: RefCell<Waiters>,
+}
+
+impl IoSlot {
+    /// The waiters of `direction`.
+    fn waiters(&self, direction: Direction) -> &RefCell<Waiters> {
+        match direction {
+            Direction::Read => &self.readers,
+            Direction::Write => &self.writers,
+        }
+    }
+
+    /// Ready if `direction` may make progress; otherwise parks the task.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
+        if self.readiness.get().is_ready(direction) {
+            return Poll::Ready(());
+        }
+        self.waiters(direction).borrow_mut().park(cx.waker());
+        Poll::Pending
+    }
+
+    /// Forgets that `direction` is ready, after a syscall proved it is not.
+    ///
+    /// Hang-up and error bits stay: once closed, always ready.
+    pub(crate) fn clear_readiness(&self, direction: Direction) {
+        let clear = match direction {
+            Direction::Read => Ready::READABLE,
+            Direction::Write => Ready::WRITABLE,
+        };
+        let Ready(bits) = self.readiness.get();
+        self.readiness.set(Ready(bits & !clear));
+    }
+
+    /// Records an event and collects the wakers it releases.
+    fn apply(&self, event: &Event, woken: &mut Vec<Waker>) {
+        let new = Ready::from_event(event);
+        let Ready(old) = self.readiness.get();
+        self.readiness.set(Ready(old | new.0));
+        for direction in [Direction::Read, Direction::Write] {
+            if new.is_ready(direction) {
+                self.waiters(direction).borrow_mut().take_into(woken);
+            }
+        }
+    }
+}
+
+/// The epoll instance and the slots of everything registered with it.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    /// The kernel's readiness queue.
+    epoll: Epoll,
+    /// The buffer `epoll_wait` fills, reused every turn.
+    events: RefCell<Events>,
+    /// Registered fds; an event's data word is the slot's key.
+    slots: RefCell<Slab<Rc<IoSlot>>>,
+    /// Wakers released by a turn, woken after the borrows end; reused.
+    woken: RefCell<Vec<Waker>>,
+}
+
+impl Reactor {
+    /// Creates the epoll instance and watches `notifier` under
+    /// [`WAKE_TOKEN`].
+    pub(crate) fn new(notifier: BorrowedFd<'_>) -> io::Result<Reactor> {
+        let epoll = Epoll::new()?;
+        let interest = Interest {
+            read: true,
+            write: false,
+        };
+        epoll.add(notifier, WAKE_TOKEN, interest)?;
+        Ok(Reactor {
+            epoll,
+            events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
+            slots: RefCell::new(Slab::default()),
+            woken: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Adds `fd` to epoll, edge-triggered for both directions and
+    /// half-close, and gives it a slot.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<(Key, Rc<IoSlot>)> {
+        let slot = Rc::new(IoSlot::default());
+        let key = self.slots.borrow_mut().insert(slot.clone());
+        if let Err(e) = self.epoll.add(fd, key.to_u64(), SOCKET_INTEREST) {
+            self.slots.borrow_mut().remove(key);
+            return Err(e);
+        }
+        Ok((key, slot))
+    }
+
+    /// Removes `fd` from epoll and frees its slot, waking anything still
+    /// parked on it so that no task waits forever.
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>, key: Key) {
+        // Errors are ignored: the fd is about to be closed, which removes it
+        // from epoll anyway, and `Drop` must not fail.
+        let _ = self.epoll.delete(fd);
+        let slot = self.slots.borrow_mut().remove(key);
+        if let Some(slot) = slot {
+            let mut woken = Vec::new();
+            slot.readers.borrow_mut().take_into(&mut woken);
+            slot.writers.borrow_mut().take_into(&mut woken);
+            woken.into_iter().for_each(Waker::wake);
+        }
+    }
+
+    /// Number of registered fds.
+    pub(crate) fn registrations(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
+    /// One round: waits for events at most `timeout` (`None`: until one
+    /// arrives), records readiness and wakes the parked tasks.
+    ///
+    /// Returns true if the runtime's notifier fired ([`WAKE_TOKEN`]).
+    ///
+    /// # Panics
+    ///
+    /// If `epoll_wait` itself fails (`EBADF`, `EINVAL`), which only a bug in
+    /// the runtime can cause.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
+        let mut events = self.events.borrow_mut();
+        if let Err(e) = self.epoll.wait(&mut events, timeout) {
+            panic!("epoll_wait on the runtime's own epoll fd failed: {e}");
+        }
+        let mut notified = false;
+        let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
+        {
+            let slots = self.slots.borrow();
+            for event in events.iter() {
+                if event.token == WAKE_TOKEN {
+                    notified = true;
+                } else if let Some(slot) = slots.get(Key::from_u64(event.token)) {
+                    slot.apply(&event, &mut woken);
+                }
+                // Otherwise the generation is stale: the registration is
+                // gone, and the event must not wake whoever reused the slot.
+            }
+        }
+        drop(events);
+        // Wake with no borrow held: a waker may do anything.
+        for waker in woken.drain(..) {
+            waker.wake();
+        }
+        *self.woken.borrow_mut() = woken;
+        notified
+    }
+}
+
+/// An fd registered with a reactor: the fd, its slot, and the duty to
+/// deregister before the fd closes.
+#[derive(Debug)]
+pub(crate) struct Registered<T: AsFd> {
+    /// The I/O object that owns the fd.
+    ///
+    /// # Invariant
+    ///
+    /// Registered with `reactor` under `key` from creation until `drop`.
+    io: T,
+    /// The reactor the fd is registered with.
+    reactor: Rc<Reactor>,
+    /// The slot's key, which is also the epoll data word.
+    key: Key,
+    /// The slot's readiness and waiters.
+    slot: Rc<IoSlot>,
+}
+
+impl<T: AsFd> Registered<T> {
+    /// Registers `io` with `reactor`.
+    pub(crate) fn new(io: T, reactor: Rc<Reactor>) -> io::Result<Registered<T>> {
+        let (key, slot) = reactor.register(io.as_fd())?;
+        Ok(Registered {
+            io,
+            reactor,
+            key,
+            slot,
+        })
+    }
+
+    /// The I/O object.
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The reactor the fd is registered with.
+    pub(crate) fn reactor(&self) -> &Rc<Reactor> {
+        &self.reactor
+    }
+
+    /// Ready once `direction` may make progress.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
+        self.slot.poll_ready(cx, direction)
+    }
+
+    /// Forgets that `direction` is ready.
+    pub(crate) fn clear_readiness(&self, direction: Direction) {
+        self.slot.clear_readiness(direction)
+    }
+
+    /// Runs `op` once `direction` is ready, and again after each
+    /// `WouldBlock` once the reactor reports readiness anew.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            std::task::ready!(self.poll_ready(cx, direction));
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(direction),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl<T: AsFd> Drop for Registered<T> {
+    fn drop(&mut self) {
+        // Delete before `io` drops and closes the fd.
+        self.reactor.deregister(self.io.as_fd(), self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::eventfd::Notifier;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn reactor() -> (Reactor, Notifier) {
+        let notifier = Notifier::new().unwrap();
+        (Reactor::new(notifier.as_fd()).unwrap(), notifier)
+    }
+
+    fn park(slot: &IoSlot, direction: Direction) -> Arc<CountingWaker> {
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(slot.poll_ready(&mut cx, direction).is_pending());
+        counter
+    }
+
+    #[test]
+    fn readiness_wakes_every_parked_task_once() {
+        let (reactor, _notifier) = reactor();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO));
+        let first = park(&slot, Direction::Read);
+        let second = park(&slot, Direction::Read);
+        b.write_all(b"x").unwrap();
+        reactor.turn(Some(Duration::from_secs(5)));
+        assert_eq!(first.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        // Still cached as readable until a syscall says otherwise.
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        assert!(slot
+            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+            .is_ready());
+        slot.clear_readiness(Direction::Read);
+        assert!(slot
+            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+            .is_pending());
+    }
+
+    #[test]
+    fn hang_up_makes_both_directions_ready_for_good() {
+        let (reactor, _notifier) = reactor();
+        let (a, b) = UnixStream::pair().unwrap();
+        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
+        drop(b);
+        reactor.turn(Some(Duration::from_secs(5)));
+        slot.clear_readiness(Direction::Read);
+        slot.clear_readiness(Direction::Write);
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        let mut cx = Context::from_waker(&waker);
+        assert!(slot.poll_ready(&mut cx, Direction::Read).is_ready());
+        assert!(slot.poll_ready(&mut cx, Direction::Write).is_ready());
+    }
+
+    /// The registration follows the open file description, so a description
+    /// kept alive by a `dup` keeps reporting events under the old token even
+    /// after its fd number was closed and reused. The generation in the token
+    /// is what stops such an event from waking the slot's new owner.
+    #[test]
+    fn stale_event_for_a_reused_fd_number_wakes_nobody() {
+        let (reactor, _notifier) = reactor();
+        let (old, mut old_peer) = UnixStream::pair().unwrap();
+        let old_fd = old.as_raw_fd();
+        let (old_key, _old_slot) = reactor.register(old.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO));
+
+        // Forget the slot without EPOLL_CTL_DEL, keep the description alive
+        // through a duplicate, and close the original fd number.
+        let keep_alive = old.try_clone().unwrap();
+        reactor.slots.borrow_mut().remove(old_key);
+        drop(old);
+
+        // The next socket gets the same fd number and the same slab index.
+        let (new, _new_peer) = UnixStream::pair().unwrap();
+        assert_eq!(new.as_raw_fd(), old_fd, "the fd number was not reused");
+        let (new_key, new_slot) = reactor.register(new.as_fd()).unwrap();
+        assert_ne!(new_key, old_key);
+        assert_eq!(
+            new_key.to_u64() as u32,
+            old_key.to_u64() as u32,
+            "the index was not reused"
+        );
+        reactor.turn(Some(Duration::ZERO));
+        let parked = park(&new_slot, Direction::Read);
+
+        // Data for the *old* description: epoll reports it under the old token.
+        old_peer.write_all(b"stale").unwrap();
+        reactor.turn(Some(Duration::from_millis(50)));
+        assert_eq!(
+            parked.0.load(Ordering::SeqCst),
+            0,
+            "a stale event woke the new owner"
+        );
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        assert!(new_slot
+            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+            .is_pending());
+        drop(keep_alive);
+    }
+
+    #[test]
+    fn notifier_is_reported_as_a_wakeup() {
+        let (reactor, notifier) = reactor();
+        assert!(!reactor.turn(Some(Duration::ZERO)));
+        notifier.notify().unwrap();
+        assert!(reactor.turn(Some(Duration::from_secs(5))));
+    }
+
+    #[test]
+    fn deregister_wakes_parked_tasks_and_frees_the_slot() {
+        let (reactor, _notifier) = reactor();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO));
+        let parked = park(&slot, Direction::Read);
+        assert_eq!(reactor.registrations(), 1);
+        reactor.deregister(a.as_fd(), key);
+        assert_eq!(reactor.registrations(), 0);
+        assert_eq!(parked.0.load(Ordering::SeqCst), 1);
+    }
+}

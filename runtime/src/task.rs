@@ -1,0 +1,395 @@
+//! Spawning tasks and waiting for them: [`spawn`], [`yield_now`],
+//! [`JoinHandle`], [`JoinError`].
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+
+use crate::executor::context;
+
+/// Spawns `future` as a task on the current runtime and returns a handle
+/// to its output.
+///
+/// The future need not be `Send`: it runs on this thread. It starts running
+/// at the next opportunity, whether or not the handle is awaited; dropping
+/// the [`JoinHandle`] detaches the task, which keeps running.
+///
+/// # Panics
+///
+/// Outside a runtime (that is, not within [`block_on`](crate::block_on)).
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let shared = std::rc::Rc::new(5); // !Send is fine
+///     let task = runtime::spawn(async move { *shared * 2 });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::current().spawn(future)
+}
+
+/// Wraps `future` for the executor: the wrapper stores the output (or the
+/// panic) for the handle. The handle is finished once the task's waker is
+/// known.
+pub(crate) fn wrap<F>(future: F) -> (Spawned<F>, impl FnOnce(Waker) -> JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+{
+    let state = Rc::new(JoinState::default());
+    let task = Spawned {
+        future,
+        completion: Completion(state.clone()),
+    };
+    (task, move |task_waker| JoinHandle {
+        state,
+        task_waker: Some(task_waker),
+    })
+}
+
+/// What a task shares with its [`JoinHandle`].
+struct JoinState<T> {
+    /// The task's result, until the handle takes it.
+    output: RefCell<Option<Result<T, JoinError>>>,
+    /// True once the task has finished, was aborted, or was dropped.
+    finished: Cell<bool>,
+    /// Set by [`JoinHandle::abort`]; the task stops at its next poll.
+    aborted: Cell<bool>,
+    /// The task awaiting the handle.
+    join_waker: RefCell<Option<Waker>>,
+}
+
+impl<T> Default for JoinState<T> {
+    fn default() -> Self {
+        JoinState {
+            output: RefCell::new(None),
+            finished: Cell::new(false),
+            aborted: Cell::new(false),
+            join_waker: RefCell::new(None),
+        }
+    }
+}
+
+impl<T> JoinState<T> {
+    /// Stores the result and wakes the handle's task.
+    fn finish(&self, result: Result<T, JoinError>) {
+        if self.finished.replace(true) {
+            return;
+        }
+        *self.output.borrow_mut() = Some(result);
+        let waker = self.join_waker.borrow_mut().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// Marks the task cancelled if it is dropped before finishing (runtime
+/// shutdown, abort), so an awaiting handle does not wait forever.
+struct Completion<T>(Rc<JoinState<T>>);
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        self.0.finish(Err(JoinError::cancelled()));
+    }
+}
+
+pin_project! {
+    /// A spawned future together with the state its handle reads.
+    pub(crate) struct Spawned<F: Future> {
+        #[pin]
+        future: F,
+        completion: Completion<F::Output>,
+    }
+}
+
+impl<F: Future> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let state = &this.completion.0;
+        if state.aborted.get() {
+            // The executor drops the future when this returns Ready; the
+            // `Completion` then reports the cancellation.
+            return Poll::Ready(());
+        }
+        let future = this.future;
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                state.finish(Ok(output));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                state.finish(Err(JoinError::panic(payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(output)`, or `Err(JoinError)` if the task panicked
+/// or was aborted. Dropping it **detaches** the task: the task keeps running
+/// and its output is dropped when it finishes.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let task = runtime::spawn(async { panic!("boom") });
+///     let err = task.await.unwrap_err();
+///     assert!(err.is_panic());
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    /// Shared with the task.
+    state: Rc<JoinState<T>>,
+    /// Wakes the task so that it notices an abort; `None` for a task that
+    /// never ran (spawned while the runtime was shutting down).
+    task_waker: Option<Waker>,
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.state.finished.get())
+            .finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The handle of a task that was dropped before it could run.
+    pub(crate) fn cancelled() -> JoinHandle<T> {
+        let state = Rc::new(JoinState::default());
+        state.finish(Err(JoinError::cancelled()));
+        JoinHandle {
+            state,
+            task_waker: None,
+        }
+    }
+
+    /// Cancels the task: its future is dropped at the latest when the
+    /// runtime next reaches it, without being polled again, and awaiting
+    /// the handle gives a [`JoinError`] whose
+    /// [`is_cancelled`](JoinError::is_cancelled) is true. Aborting a
+    /// finished task does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let task = runtime::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if self.state.finished.get() || self.state.aborted.replace(true) {
+            return;
+        }
+        if let Some(waker) = &self.task_waker {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// True once the task has finished, panicked, or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let task = runtime::spawn(async {});
+    ///     assert!(!task.is_finished());
+    ///     runtime::task::yield_now().await;
+    ///     assert!(task.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.state.finished.get()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let state = &self.state;
+        if let Some(output) = state.output.borrow_mut().take() {
+            return Poll::Ready(output);
+        }
+        assert!(
+            !state.finished.get(),
+            "JoinHandle polled again after it returned the task's output"
+        );
+        let mut join_waker = state.join_waker.borrow_mut();
+        match &*join_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *join_waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+/// Why a task gave no output: it panicked, or it was cancelled.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let err = runtime::spawn(async { panic!("oops") }).await.unwrap_err();
+///     assert!(err.is_panic());
+///     let payload = err.into_panic();
+///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"oops"));
+/// });
+/// ```
+pub struct JoinError {
+    /// What happened.
+    repr: Repr,
+}
+
+/// The two ways a task can end without output.
+enum Repr {
+    /// Aborted, or dropped with its runtime.
+    Cancelled,
+    /// Panicked, with the panic's payload.
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// The error of a cancelled task.
+    fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// The error of a task that panicked with `payload`.
+    fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// True if the task was aborted or dropped with its runtime.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, for `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled rather than panicking.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic called on a cancelled task's error"))
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The panic message, when the payload is a string.
+    fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
+            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
+            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic({:?})",
+                self.panic_message().unwrap_or("..")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+/// Lets the other ready tasks run before this one continues.
+///
+/// The task is queued at the back of the run queue and polled again after
+/// everything that was already ready.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     runtime::task::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    /// Whether the first poll already happened.
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
