@@ -79,6 +79,7 @@ mod sys;
 
 pub mod io;
 pub mod net;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -26,6 +26,10 @@
 //!   before its fd is closed.
 //! * **Any number of tasks** may wait on one slot and direction; a turn
 //!   wakes them all, after the slab borrow is released.
+//! * **A budget per poll.** A task may perform [`IO_BUDGET`] operations per
+//!   poll; the next one wakes it and returns `Pending`, sending it to the
+//!   back of the run queue, so a connection whose data never runs out
+//!   cannot starve the others.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -42,6 +46,11 @@ use crate::sys::epoll::{Epoll, Event, Events, Interest};
 ///
 /// [`Notifier`]: crate::sys::eventfd::Notifier
 pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
+
+/// How many I/O operations a task may perform in one poll before it must
+/// yield: the next operation wakes the task and returns `Pending`, so a
+/// task whose sockets are always ready cannot starve the others.
+pub(crate) const IO_BUDGET: u32 = 128;
 
 /// How many events one `epoll_wait` can return.
 const EVENTS_CAPACITY: usize = 1024;
@@ -208,6 +217,9 @@ pub(crate) struct Reactor {
     slots: RefCell<Slab<Rc<IoSlot>>>,
     /// Wakers released by a turn, woken after the borrows end; reused.
     woken: RefCell<Vec<Waker>>,
+    /// I/O operations the task being polled may still perform; reset by
+    /// the executor before each poll.
+    budget: Cell<u32>,
 }
 
 impl Reactor {
@@ -225,6 +237,7 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             slots: RefCell::new(Slab::default()),
             woken: RefCell::new(Vec::new()),
+            budget: Cell::new(IO_BUDGET),
         })
     }
 
@@ -253,6 +266,21 @@ impl Reactor {
             slot.writers.borrow_mut().take_into(&mut woken);
             woken.into_iter().for_each(Waker::wake);
         }
+    }
+
+    /// Gives the next task polled a full [`IO_BUDGET`].
+    pub(crate) fn reset_budget(&self) {
+        self.budget.set(IO_BUDGET);
+    }
+
+    /// Takes one unit of the polled task's budget; false when it is spent.
+    fn consume_budget(&self) -> bool {
+        let left = self.budget.get();
+        if left == 0 {
+            return false;
+        }
+        self.budget.set(left - 1);
+        true
     }
 
     /// Number of registered fds.
@@ -338,8 +366,13 @@ impl<T: AsFd> Registered<T> {
         &self.reactor
     }
 
-    /// Ready once `direction` may make progress.
+    /// Ready once `direction` may make progress and the task still has
+    /// I/O budget; a task whose budget is spent is woken and yields.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
+        if !self.reactor.consume_budget() {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         self.slot.poll_ready(cx, direction)
     }
 

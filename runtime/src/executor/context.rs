@@ -24,11 +24,13 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
 }
 
-/// Makes a runtime current until dropped.
+/// Makes a runtime current until dropped, then restores what was current
+/// before.
 #[derive(Debug)]
 pub(crate) struct EnterGuard {
-    /// Whether this guard set the context (and so must clear it).
-    entered: bool,
+    /// What to put back on drop; `None` if the thread-local is gone (the
+    /// thread is exiting) and nothing was changed.
+    previous: Option<Option<Rc<Core>>>,
 }
 
 /// Makes `core` the current runtime.
@@ -37,30 +39,32 @@ pub(crate) struct EnterGuard {
 ///
 /// If a runtime is already current on this thread ([`NESTED_BLOCK_ON`]).
 pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
-    let guard = try_enter(core);
-    assert!(guard.entered, "{}", NESTED_BLOCK_ON);
+    let guard = enter_for_drop(core);
+    if let Some(Some(_)) = &guard.previous {
+        drop(guard); // puts the outer runtime back before unwinding
+        panic!("{}", NESTED_BLOCK_ON);
+    }
     guard
 }
 
-/// Makes `core` current unless another runtime already is; used when
-/// dropping a runtime, which may happen anywhere.
-pub(crate) fn try_enter(core: &Rc<Core>) -> EnterGuard {
-    CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        if current.is_some() {
-            return EnterGuard { entered: false };
-        }
-        *current = Some(core.clone());
-        EnterGuard { entered: true }
-    })
+/// Makes `core` current whatever was current before (which the guard
+/// restores). Used when dropping a runtime, which may happen inside another
+/// runtime's `block_on` or while the thread's locals are being destroyed:
+/// a `spawn` from a dropped task's `Drop` must reach the runtime being
+/// dropped, never another one.
+pub(crate) fn enter_for_drop(core: &Rc<Core>) -> EnterGuard {
+    let previous = CURRENT
+        .try_with(|current| current.replace(Some(core.clone())))
+        .ok();
+    EnterGuard { previous }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        if self.entered {
-            // Take it out first and drop it after the borrow ends.
-            let core = CURRENT.with(|current| current.borrow_mut().take());
-            drop(core);
+        if let Some(previous) = self.previous.take() {
+            // Drop our handle only after the borrow ends.
+            let ours = CURRENT.try_with(|current| current.replace(previous));
+            drop(ours);
         }
     }
 }

@@ -139,6 +139,7 @@ impl Core {
             (future, task.waker.clone())
         };
         self.polls.set(self.polls.get() + 1);
+        self.reactor.reset_budget();
         // No borrow is held: the task may spawn, wake, or drop other tasks.
         // `task::wrap` catches panics, so this never unwinds.
         let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
@@ -305,6 +306,7 @@ impl Runtime {
         let mut future = pin!(future);
         let mut poll_main = || {
             main.mark_dequeued();
+            core.reactor.reset_budget();
             match future.as_mut().poll(&mut Context::from_waker(&waker)) {
                 Poll::Ready(output) => Some(output),
                 Poll::Pending => None,
@@ -339,8 +341,8 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Futures' `Drop` impls may call `spawn` or touch their sockets, so
-        // the runtime is current while they run (unless another one is).
-        let _guard = context::try_enter(&self.core);
+        // this runtime is current while they run, even inside another one.
+        let _guard = context::enter_for_drop(&self.core);
         self.core.shutting_down.set(true);
         let tasks = self.core.tasks.borrow_mut().drain();
         // Retire every waker first, so a task's `Drop` waking another task

@@ -1,0 +1,263 @@
+//! Runtime micro-benchmarks, ours beside tokio's `current_thread`:
+//! spawn + join, yield ping-pong, wakes from another thread, timers.
+//!
+//! Run with `cargo bench -p bench --bench runtime`.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bench::{compare, time, tokio_runtime, XorShift};
+
+/// Tasks spawned and joined per round.
+const SPAWNS: u64 = 100_000;
+/// Yields per round of the ping-pong (two tasks).
+const PING_PONGS: u64 = 1_000_000;
+/// Wake round trips through another thread per round.
+const REMOTE_WAKES: u64 = 20_000;
+/// Timers inserted per round; half are cancelled, half fire.
+const TIMERS: u64 = 1_000_000;
+/// Timer deadlines are spread over this window.
+const TIMER_WINDOW: Duration = Duration::from_millis(50);
+
+fn main() {
+    println!(
+        "runtime benchmarks: median of {} interleaved rounds",
+        bench::ROUNDS
+    );
+    spawn_and_join();
+    yield_ping_pong();
+    remote_wakes();
+    timers();
+}
+
+fn spawn_and_join() {
+    compare(
+        "spawn + join 100k trivial tasks",
+        SPAWNS,
+        || {
+            let rt = runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                time_async(async {
+                    let handles: Vec<_> = (0..SPAWNS)
+                        .map(|i| runtime::spawn(async move { i }))
+                        .collect();
+                    for h in handles {
+                        std::hint::black_box(h.await.unwrap());
+                    }
+                })
+                .await
+            })
+        },
+        || {
+            let rt = tokio_runtime();
+            rt.block_on(async {
+                time_async(async {
+                    let handles: Vec<_> = (0..SPAWNS)
+                        .map(|i| tokio::spawn(async move { i }))
+                        .collect();
+                    for h in handles {
+                        std::hint::black_box(h.await.unwrap());
+                    }
+                })
+                .await
+            })
+        },
+    );
+}
+
+fn yield_ping_pong() {
+    compare(
+        "two tasks yield_now 1M times in turn",
+        PING_PONGS,
+        || {
+            let rt = runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                time_async(async {
+                    let a = runtime::spawn(async {
+                        for _ in 0..PING_PONGS / 2 {
+                            runtime::task::yield_now().await;
+                        }
+                    });
+                    let b = runtime::spawn(async {
+                        for _ in 0..PING_PONGS / 2 {
+                            runtime::task::yield_now().await;
+                        }
+                    });
+                    a.await.unwrap();
+                    b.await.unwrap();
+                })
+                .await
+            })
+        },
+        || {
+            let rt = tokio_runtime();
+            rt.block_on(async {
+                time_async(async {
+                    let a = tokio::spawn(async {
+                        for _ in 0..PING_PONGS / 2 {
+                            tokio::task::yield_now().await;
+                        }
+                    });
+                    let b = tokio::spawn(async {
+                        for _ in 0..PING_PONGS / 2 {
+                            tokio::task::yield_now().await;
+                        }
+                    });
+                    a.await.unwrap();
+                    b.await.unwrap();
+                })
+                .await
+            })
+        },
+    );
+}
+
+/// A future that completes after `target` wakes from another thread, each
+/// sent only after the previous one was observed (so every wake counts).
+async fn remote_wake_round(target: usize) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::task::Waker>(1);
+    // Wakes whatever waker it is sent; ends when the sender is dropped.
+    let waker_thread = std::thread::spawn(move || rx.into_iter().for_each(std::task::Waker::wake));
+    poll_fn(|cx| {
+        let n = seen.fetch_add(1, Ordering::AcqRel) + 1;
+        if n > target {
+            return Poll::Ready(());
+        }
+        tx.send(cx.waker().clone()).unwrap();
+        Poll::Pending
+    })
+    .await;
+    drop(tx);
+    waker_thread.join().unwrap();
+}
+
+fn remote_wakes() {
+    compare(
+        "20k wakes from another thread, in turn",
+        REMOTE_WAKES,
+        || {
+            let rt = runtime::Runtime::new().unwrap();
+            rt.block_on(time_async(remote_wake_round(REMOTE_WAKES as usize)))
+        },
+        || {
+            let rt = tokio_runtime();
+            rt.block_on(time_async(remote_wake_round(REMOTE_WAKES as usize)))
+        },
+    );
+}
+
+/// How long after the start of a round the first deadline falls: enough
+/// to create and register a million sleeps before any is due.
+const TIMER_LEAD: Duration = Duration::from_millis(1500);
+
+/// Deadlines spread over [`TIMER_WINDOW`] after [`TIMER_LEAD`], in a fixed
+/// pseudo-random order, and the instant by which all have passed.
+fn deadlines() -> (Vec<Instant>, Instant) {
+    let mut rng = XorShift::new(0x5eed);
+    let start = Instant::now() + TIMER_LEAD;
+    let deadlines = (0..TIMERS)
+        .map(|_| start + Duration::from_micros(rng.below(TIMER_WINDOW.as_micros() as u64)))
+        .collect();
+    (deadlines, start + TIMER_WINDOW)
+}
+
+/// Registers every sleep (one poll each), cancels every other one, waits
+/// until the window has passed, then lets the runtime fire the rest and
+/// checks they all completed. Returns the time spent in the three measured
+/// phases (the wait itself is not counted).
+async fn timer_round<S: Future<Output = ()>>(
+    mut sleeps: Vec<Pin<Box<S>>>,
+    all_due: Instant,
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    // Insert: the first poll registers each timer.
+    spent += time_async(poll_fn(|cx| {
+        for sleep in &mut sleeps {
+            assert!(sleep.as_mut().poll(cx).is_pending());
+        }
+        Poll::Ready(())
+    }))
+    .await;
+    // Cancel half.
+    spent += time(|| {
+        let mut keep = true;
+        sleeps.retain(|_| {
+            keep = !keep;
+            keep
+        })
+    });
+    // Wait (not measured) until every deadline has passed.
+    std::thread::sleep(
+        all_due.saturating_duration_since(Instant::now()) + Duration::from_millis(2),
+    );
+    // Fire: one runtime turn fires the due timers; then every sleep is ready.
+    spent += time_async(async {
+        yield_both().await;
+        poll_fn(|cx| {
+            for sleep in &mut sleeps {
+                assert!(sleep.as_mut().poll(cx).is_ready());
+            }
+            Poll::Ready(())
+        })
+        .await
+    })
+    .await;
+    spent
+}
+
+/// Yields once, which on either runtime lets it turn its driver.
+async fn yield_both() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
+}
+
+fn timers() {
+    compare(
+        "1M timers: insert, cancel half, fire half",
+        TIMERS,
+        || {
+            let rt = runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let (deadlines, all_due) = deadlines();
+                let sleeps = deadlines
+                    .into_iter()
+                    .map(|d| Box::pin(runtime::time::sleep_until(d)))
+                    .collect();
+                timer_round(sleeps, all_due).await
+            })
+        },
+        || {
+            let rt = tokio_runtime();
+            rt.block_on(async {
+                let (deadlines, all_due) = deadlines();
+                let sleeps = deadlines
+                    .into_iter()
+                    .map(|d| Box::pin(tokio::time::sleep_until(d.into())))
+                    .collect();
+                // Without this, tokio's cooperative budget would make most
+                // of the half-million polls in one task poll return Pending.
+                tokio::task::unconstrained(timer_round(sleeps, all_due)).await
+            })
+        },
+    );
+}
+
+/// Awaits `f` and returns how long it took.
+async fn time_async<F: Future>(f: F) -> Duration {
+    let start = Instant::now();
+    f.await;
+    start.elapsed()
+}
