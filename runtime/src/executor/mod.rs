@@ -33,14 +33,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crossbeam_queue::SegQueue;
-
 use crate::reactor::Reactor;
 use crate::slab::{Key, Slab};
 use crate::sys::eventfd::Notifier;
 use crate::task::{self, JoinHandle};
 use crate::time::Timers;
-use waker::{Shared, TaskId, TaskWaker};
+use waker::{RemoteQueue, Shared, TaskId, TaskWaker};
 
 /// How many tasks one tick polls before the reactor gets its turn.
 pub(crate) const MAX_POLLS_PER_TICK: usize = 61;
@@ -181,19 +179,17 @@ impl Core {
             }
         }
 
-        let timeout = if !self.run_queue.borrow().is_empty() || !self.shared.remote_queue.is_empty()
-        {
-            Some(Duration::ZERO)
-        } else {
-            self.timers.next_timeout()
-        };
+        let timeout =
+            if !self.run_queue.borrow().is_empty() || !self.shared.remote_queue.looks_empty() {
+                Some(Duration::ZERO)
+            } else {
+                self.timers.next_timeout()
+            };
         if self.reactor.turn(timeout) {
             self.shared.acknowledge_ring();
         }
         self.timers.fire_due();
-        while let Some(id) = self.shared.remote_queue.pop() {
-            self.schedule(id);
-        }
+        self.shared.remote_queue.drain(|id| self.schedule(id));
         None
     }
 
@@ -256,7 +252,7 @@ impl Runtime {
         let notifier = Notifier::new()?;
         let reactor = Reactor::new(notifier.as_fd())?;
         let shared = Arc::new(Shared {
-            remote_queue: SegQueue::new(),
+            remote_queue: RemoteQueue::new(),
             notifier,
             ring_pending: AtomicBool::new(false),
         });
@@ -352,7 +348,7 @@ impl Drop for Runtime {
         }
         drop(tasks);
         self.core.run_queue.borrow_mut().clear();
-        while self.core.shared.remote_queue.pop().is_some() {}
+        self.core.shared.remote_queue.drain(drop);
         self.core.timers.clear();
     }
 }

@@ -6,15 +6,18 @@
 //! * on the runtime's own thread, pushes the task id onto the local run
 //!   queue: no atomics beyond the swap, no syscall, no allocation once the
 //!   queue has grown;
-//! * on any other thread, pushes it onto the shared `SegQueue` and rings the
-//!   eventfd, unless a ring is already pending, so a runtime blocked in
-//!   `epoll_wait` wakes up.
+//! * on any other thread, pushes it onto the shared [`RemoteQueue`] and
+//!   rings the eventfd, unless a ring is already pending, so a runtime
+//!   blocked in `epoll_wait` wakes up.
+//!
+//! Neither path allocates once the queues have grown to the number of
+//! tasks woken per tick.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Wake;
 
-use crossbeam_queue::SegQueue;
+use crossbeam_queue::ArrayQueue;
 
 use crate::slab::Key;
 use crate::sys::eventfd::Notifier;
@@ -22,11 +25,66 @@ use crate::sys::eventfd::Notifier;
 /// Names a task of one runtime: its slab key (index and generation).
 pub(crate) type TaskId = Key;
 
+/// Slots of the lock-free part of the [`RemoteQueue`].
+const REMOTE_RING_CAPACITY: usize = 1024;
+
+/// Ids of tasks woken from other threads, until the runtime thread moves
+/// them to its local queue.
+///
+/// A fixed-capacity lock-free ring takes the pushes, so a wake allocates
+/// nothing (a linked queue such as `SegQueue` allocates a block every few
+/// dozen pushes). When more than [`REMOTE_RING_CAPACITY`] distinct tasks are
+/// woken remotely within one tick, the rest go to a mutex-protected vector,
+/// which keeps its capacity. The queue never holds more ids than the
+/// runtime has tasks, since a task is queued at most once.
+#[derive(Debug)]
+pub(crate) struct RemoteQueue {
+    /// Where remote wakes go first.
+    ring: ArrayQueue<TaskId>,
+    /// Where they go when the ring is full.
+    overflow: Mutex<Vec<TaskId>>,
+}
+
+impl RemoteQueue {
+    /// An empty queue.
+    pub(crate) fn new() -> RemoteQueue {
+        RemoteQueue {
+            ring: ArrayQueue::new(REMOTE_RING_CAPACITY),
+            overflow: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds `id`; callable from any thread.
+    fn push(&self, id: TaskId) {
+        if let Err(id) = self.ring.push(id) {
+            self.overflow
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(id);
+        }
+    }
+
+    /// True if the ring is empty. An id in the overflow is not seen here,
+    /// but its wake rang the eventfd, so the runtime will not sleep on it.
+    pub(crate) fn looks_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Hands every queued id to `schedule`, oldest first.
+    pub(crate) fn drain(&self, mut schedule: impl FnMut(TaskId)) {
+        while let Some(id) = self.ring.pop() {
+            schedule(id);
+        }
+        let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        overflow.drain(..).for_each(schedule);
+    }
+}
+
 /// The part of a runtime that other threads may touch.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// Tasks woken from other threads, moved to the local queue every tick.
-    pub(crate) remote_queue: SegQueue<TaskId>,
+    pub(crate) remote_queue: RemoteQueue,
     /// Rung by remote wakes; the reactor watches it under `WAKE_TOKEN`.
     pub(crate) notifier: Notifier,
     /// True from a ring until the runtime drains the eventfd: further remote

@@ -1,18 +1,19 @@
 //! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`].
 //!
-//! Pending timers live in an ordered map keyed by `(deadline, id)`; the id
-//! makes every key unique, so cancelling (dropping a [`Sleep`]) is a single
-//! `remove`. Each reactor turn waits at most until the earliest deadline,
-//! rounded **up** to whole milliseconds, and then every due timer fires.
-//! A timer never fires early.
+//! A [`Sleep`] registers its deadline with the runtime's timer store at its
+//! first poll and cancels it when dropped. Each reactor turn waits at most
+//! until the earliest deadline, rounded **up** to whole milliseconds, and
+//! then every due timer fires. A timer never fires early.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+mod timers;
+
+pub(crate) use timers::{TimerKey, Timers};
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use std::time::Instant;
@@ -24,87 +25,6 @@ use crate::executor::context;
 /// How far ahead a deadline that would overflow `Instant` is placed:
 /// about thirty years, which no program waits out.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
-
-/// The runtime's pending timers.
-#[derive(Default)]
-pub(crate) struct Timers {
-    /// Waker of each pending timer, ordered by deadline then id.
-    map: RefCell<BTreeMap<(Instant, u64), Waker>>,
-    /// The next timer id.
-    next_id: Cell<u64>,
-}
-
-impl fmt::Debug for Timers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timers")
-            .field("pending", &self.len())
-            .finish()
-    }
-}
-
-impl Timers {
-    /// Adds a timer and returns its id.
-    fn insert(&self, deadline: Instant, waker: &Waker) -> u64 {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        self.map.borrow_mut().insert((deadline, id), waker.clone());
-        id
-    }
-
-    /// Replaces the waker of a pending timer; false if it already fired.
-    fn update(&self, deadline: Instant, id: u64, waker: &Waker) -> bool {
-        match self.map.borrow_mut().get_mut(&(deadline, id)) {
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    *stored = waker.clone();
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Cancels a timer (a no-op if it already fired).
-    fn remove(&self, deadline: Instant, id: u64) {
-        let removed = self.map.borrow_mut().remove(&(deadline, id));
-        drop(removed); // dropping a waker may run arbitrary code: no borrow held
-    }
-
-    /// Number of pending timers.
-    pub(crate) fn len(&self) -> usize {
-        self.map.borrow().len()
-    }
-
-    /// How long the reactor may sleep before the next deadline: `None`
-    /// without timers.
-    pub(crate) fn next_timeout(&self) -> Option<Duration> {
-        let map = self.map.borrow();
-        let (&(deadline, _), _) = map.first_key_value()?;
-        Some(deadline.saturating_duration_since(Instant::now()))
-    }
-
-    /// Wakes every timer whose deadline has passed.
-    pub(crate) fn fire_due(&self) {
-        let due = {
-            let mut map = self.map.borrow_mut();
-            if map.is_empty() {
-                return;
-            }
-            let now = Instant::now();
-            let later = map.split_off(&(now, u64::MAX));
-            std::mem::replace(&mut *map, later)
-        };
-        for waker in due.into_values() {
-            waker.wake();
-        }
-    }
-
-    /// Drops every timer (runtime shutdown).
-    pub(crate) fn clear(&self) {
-        let all = std::mem::take(&mut *self.map.borrow_mut());
-        drop(all);
-    }
-}
 
 /// `now + duration`, or about thirty years from now if that overflows.
 fn deadline_after(duration: Duration) -> Instant {
@@ -159,8 +79,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// When the sleep ends.
     deadline: Instant,
-    /// The registered timer: the runtime's timers and this timer's id.
-    entry: Option<(Rc<Timers>, u64)>,
+    /// The registered timer: the runtime's timer store and its key there.
+    entry: Option<(Rc<Timers>, TimerKey)>,
 }
 
 impl fmt::Debug for Sleep {
@@ -226,8 +146,8 @@ impl Sleep {
 
     /// Removes the registered timer, if any.
     fn cancel(&mut self) {
-        if let Some((timers, id)) = self.entry.take() {
-            timers.remove(self.deadline, id);
+        if let Some((timers, key)) = self.entry.take() {
+            timers.remove(key);
         }
     }
 }
@@ -240,16 +160,16 @@ impl Future for Sleep {
             self.cancel();
             return Poll::Ready(());
         }
-        let deadline = self.deadline;
-        if let Some((timers, id)) = &self.entry {
-            if timers.update(deadline, *id, cx.waker()) {
+        if let Some((timers, key)) = &self.entry {
+            if timers.update(*key, cx.waker()) {
                 return Poll::Pending;
             }
         }
-        // Not registered yet (or fired early by a clock quirk): register.
+        // Not registered yet, or fired while the clock had not quite
+        // reached the deadline: register.
         let timers = context::current().timers.clone();
-        let id = timers.insert(deadline, cx.waker());
-        self.entry = Some((timers, id));
+        let key = timers.insert(self.deadline, cx.waker());
+        self.entry = Some((timers, key));
         Poll::Pending
     }
 }
