@@ -557,6 +557,17 @@ impl Drop for Server {
     }
 }
 
+/// CPU time process `pid` has used so far, user plus system (fields 14
+/// and 15 of `/proc/<pid>/stat`, in clock ticks of 10 ms on Linux).
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/<pid>/stat");
+    // The command name (field 2) may contain spaces; count from after it.
+    let after_name = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
 /// `VmRSS` of process `pid` in KiB.
 ///
 /// # Panics

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use std::process::Command;
 
 use tests::{
-    assert_same_bytes, pseudo_random_bytes, server_bin, start_server, start_server_command, Server,
-    WATCHDOG,
+    assert_same_bytes, cpu_time, pseudo_random_bytes, server_bin, start_server,
+    start_server_command, Server, WATCHDOG,
 };
 
 /// Connects to `server` with read and write timeouts, so no test blocks
@@ -284,6 +284,22 @@ fn running_out_of_file_descriptors_is_survived() {
     let stderr = server.wait_for_stderr("cannot accept: ");
     assert!(stderr.contains("Too many open files"), "{stderr}");
     assert!(server.is_running(), "the server survives running out");
+    assert_eq!(
+        stderr.matches("cannot accept").count(),
+        1,
+        "running out is reported once: {stderr}"
+    );
+
+    // At the limit the server backs off instead of retrying accept in a
+    // loop: over a second it uses a small fraction of a core (a busy loop
+    // would use all of it).
+    let cpu_before = cpu_time(server.pid());
+    thread::sleep(Duration::from_secs(1));
+    let cpu_used = cpu_time(server.pid()) - cpu_before;
+    assert!(
+        cpu_used < Duration::from_millis(300),
+        "the server used {cpu_used:?} of CPU in 1 s while out of descriptors"
+    );
     round_trip(&mut streams[0], b"an accepted connection still echoes");
 
     // The last connection waits in the backlog; its bytes are echoed once
@@ -302,4 +318,70 @@ fn running_out_of_file_descriptors_is_survived() {
     round_trip(&mut newcomer, b"new connection");
     assert_eq!(finish(&mut newcomer), b"");
     assert_eq!(finish(&mut last), b"");
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let server = start_server(&["--idle-timeout", "1"]);
+    let mut idle = connect(&server);
+    let start = Instant::now();
+    let mut buf = [0; 8];
+    let n = idle
+        .read(&mut buf)
+        .expect("the server closes the idle connection gracefully");
+    let waited = start.elapsed();
+    assert_eq!(n, 0, "EOF, not data");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "closed early, after {waited:?}"
+    );
+    let stderr = server.wait_for_stderr("closed with error");
+    assert!(stderr.contains("idle for 1 s"), "{stderr}");
+
+    // A connection that keeps talking is not idle, however long it lives.
+    let mut busy = connect(&server);
+    for _ in 0..6 {
+        round_trip(&mut busy, b"still here");
+        thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(finish(&mut busy), b"");
+}
+
+#[test]
+fn at_the_connection_limit_the_server_waits_before_accepting() {
+    let server = start_server(&["--max-conns", "2"]);
+    let mut first = connect(&server);
+    let mut second = connect(&server);
+    round_trip(&mut first, b"one");
+    round_trip(&mut second, b"two");
+
+    // The third handshake completes in the kernel's backlog, but the server
+    // does not accept it while two connections are open.
+    let mut third = connect(&server);
+    third.write_all(b"three").unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut back = [0; 5];
+    let err = third
+        .read(&mut back)
+        .expect_err("served beyond --max-conns");
+    assert!(
+        matches!(
+            err.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ),
+        "{err}"
+    );
+    assert_eq!(server.stderr().matches(": connected").count(), 2);
+
+    // Once one connection ends, the waiting one is accepted and echoed.
+    assert_eq!(finish(&mut first), b"");
+    third.set_read_timeout(Some(WATCHDOG)).unwrap();
+    third
+        .read_exact(&mut back)
+        .expect("served after a slot freed");
+    assert_eq!(&back, b"three");
+    assert_eq!(finish(&mut third), b"");
+    assert_eq!(finish(&mut second), b"");
 }
