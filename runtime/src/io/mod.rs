@@ -4,6 +4,13 @@
 //!
 //! The `poll_*` methods are what I/O types implement; the extension traits
 //! are what application code calls: `stream.read(&mut buf).await`.
+//!
+//! [`stdin()`] reads the process's standard input without blocking the
+//! runtime, whatever stdin is: a terminal, a pipe, or a regular file.
+
+mod stdin;
+
+pub use stdin::{stdin, Lines, Stdin};
 
 use std::future::Future;
 use std::io;
