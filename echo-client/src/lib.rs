@@ -1,45 +1,51 @@
 //! An interactive TCP echo client written as plain `async fn`s on the
 //! runtime.
 //!
-//! [`run`] connects, then does three things at once:
+//! [`run`] connects, then does two things at once:
 //!
-//! * a plain thread reads stdin with ordinary blocking reads (so stdin may
-//!   be a terminal, a pipe, a regular file or `/dev/null`, and its file
-//!   status flags are never touched) and hands each chunk to the runtime
-//!   through a bounded channel;
-//! * one task sends those chunks to the server and half-closes the
-//!   connection when stdin ends;
+//! * one task sends the input to the server and half-closes the connection
+//!   when the input ends;
 //! * the main future prints everything the server echoes, and notices at
 //!   once when the server goes away.
+//!
+//! The input comes from one of two places, chosen by [`Mode`]:
+//!
+//! * **A pipe or file** ([`Mode::Pipe`]): `runtime::io::stdin()`, which
+//!   reads on a helper thread, so stdin's file status flags are never
+//!   changed. stdout gets exactly the echoed bytes, like `nc`.
+//! * **A terminal** ([`Mode::Interactive`]): a line editor (history, arrow
+//!   keys) running on its own thread, handing each line to the runtime
+//!   through a channel. Echoes are printed above the line being typed, so
+//!   they never garble it.
 
 #![forbid(unsafe_code)]
 
+mod editor;
+
+use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::future::{poll_fn, Future};
+use std::io::{self, Write};
 use std::net::Shutdown;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::task::Poll;
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
-use runtime::sync::mpsc;
+
+pub use editor::PROMPT;
 
 /// Bytes read from stdin, or from the socket, at a time.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 
-/// Chunks of stdin that may wait for the socket: bounds the client's memory
-/// when the server reads slower than stdin produces.
-const STDIN_QUEUE: usize = 4;
-
-/// The prompt shown at a terminal.
-pub const PROMPT: &str = "> ";
-
-/// How the client talks to the person (or program) on the other side of
-/// stdin and stdout.
+/// Where the input comes from and how echoes are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// stdin is a terminal: show a prompt, print each echo.
+    /// stdin is a terminal: a line editor with a prompt; each echo is
+    /// printed above the line being edited.
     Interactive,
-    /// stdin is a pipe or file: no prompt, stdout gets exactly the echoed
+    /// stdin is a pipe or a file: no prompt, stdout gets exactly the echoed
     /// bytes, like `nc`.
     Pipe,
 }
@@ -58,10 +64,12 @@ pub enum ClientError {
     ServerClosed,
     /// The connection failed (reset by the server, ...).
     Connection(io::Error),
-    /// stdin could not be read.
+    /// stdin could not be read (or the line editor failed).
     Stdin(io::Error),
     /// stdout could not be written.
     Stdout(io::Error),
+    /// The person pressed Ctrl-C.
+    Interrupted,
 }
 
 impl fmt::Display for ClientError {
@@ -72,21 +80,22 @@ impl fmt::Display for ClientError {
             ClientError::Connection(e) => write!(f, "the connection failed: {e}"),
             ClientError::Stdin(e) => write!(f, "cannot read stdin: {e}"),
             ClientError::Stdout(e) => write!(f, "cannot write stdout: {e}"),
+            ClientError::Interrupted => f.write_str("interrupted"),
         }
     }
 }
 
 impl std::error::Error for ClientError {}
 
-/// Connects to `addr`, sends stdin, and writes every echoed byte to stdout.
+/// Connects to `addr`, sends the input, and prints every echoed byte.
 ///
-/// Returns once stdin has ended and the server has echoed everything and
-/// closed its side.
+/// Returns once the input has ended and the server has echoed everything
+/// and closed its side.
 ///
 /// # Errors
 ///
 /// See [`ClientError`]: the server closing early is an error, as is any
-/// failure of the connection, stdin or stdout.
+/// failure of the connection, stdin or stdout, and Ctrl-C.
 pub async fn run(addr: &str, mode: Mode) -> Result<(), ClientError> {
     let stream = TcpStream::connect(addr)
         .await
@@ -98,76 +107,90 @@ pub async fn run(addr: &str, mode: Mode) -> Result<(), ClientError> {
     let _ = stream.set_nodelay(true);
     let stream = Rc::new(stream);
 
-    let (chunks, input) = mpsc::channel(STDIN_QUEUE);
-    spawn_stdin_reader(chunks);
-    let sender = runtime::spawn(send_input(stream.clone(), input));
-
-    if mode == Mode::Interactive {
-        print_stdout(PROMPT.as_bytes())?;
-    }
-    let printed = print_echoes(&stream, mode).await;
-    // The server has closed its side (or failed). If our input is not all
-    // sent yet, that is the server going away, and we say so now rather
-    // than at the next line typed.
-    if !sender.is_finished() {
-        sender.abort();
-        printed?;
-        return Err(ClientError::ServerClosed);
-    }
-    let sent = sender
-        .await
-        .unwrap_or_else(|e| Err(ClientError::Connection(e.into())));
-    printed?;
-    sent
-}
-
-/// Reads stdin on a plain thread, with blocking reads, and hands the chunks
-/// to the runtime. Ends at EOF, at a read error (sent on), or when the
-/// receiver is gone.
-fn spawn_stdin_reader(chunks: mpsc::Sender<io::Result<Vec<u8>>>) {
-    let reader = move || {
-        let mut stdin = io::stdin().lock();
-        loop {
-            let mut buf = vec![0; CHUNK_SIZE];
-            let chunk = match stdin.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Ok(buf)
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Err(e),
-            };
-            let failed = chunk.is_err();
-            if chunks.blocking_send(chunk).is_err() || failed {
-                return;
-            }
+    let (mut sender, mut output, _terminal) = match mode {
+        Mode::Pipe => (
+            runtime::spawn(send_stdin(stream.clone())),
+            Output::Stdout,
+            None,
+        ),
+        Mode::Interactive => {
+            let (lines, printer, terminal) = editor::start().map_err(ClientError::Stdin)?;
+            let sender = runtime::spawn(send_lines(stream.clone(), lines));
+            (sender, Output::Editor(printer, Vec::new()), Some(terminal))
         }
     };
-    // Without a thread there is no input: the channel's sender is dropped
-    // with the closure and the client sees an empty stdin.
-    if let Err(e) = std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(reader)
-    {
-        eprintln!("echo-client: cannot start the stdin reader: {e}");
+
+    // Wait for whichever ends first: the input or the echoes.
+    let input_done = Cell::new(false);
+    let mut echoes = pin!(print_echoes(&stream, &mut output, &input_done));
+    let first = poll_fn(|cx| {
+        if let Poll::Ready(sent) = Pin::new(&mut sender).poll(cx) {
+            return Poll::Ready(First::Input(
+                sent.unwrap_or_else(|e| Err(ClientError::Connection(e.into()))),
+            ));
+        }
+        echoes.as_mut().poll(cx).map(First::Echoes)
+    })
+    .await;
+    match first {
+        // Ctrl-C, a stdin error, or a failed send: stop now.
+        First::Input(Err(e)) => Err(e),
+        // All input sent and half-closed: print the rest of the echo.
+        First::Input(Ok(())) => {
+            input_done.set(true);
+            echoes.await
+        }
+        // The server closed its side (or failed) while our input was still
+        // coming: say so now, not at the next line typed.
+        First::Echoes(printed) => {
+            sender.abort();
+            printed?;
+            Err(ClientError::ServerClosed)
+        }
     }
 }
 
-/// Sends every chunk of input, then half-closes the connection so the
+/// Which of the two halves of the client ended first.
+enum First {
+    /// The input ended: all of it sent, or an error.
+    Input(Result<(), ClientError>),
+    /// The server closed its side, or the connection failed.
+    Echoes(Result<(), ClientError>),
+}
+
+/// Sends stdin to the server, then half-closes the connection so the
 /// server knows the input is complete.
-async fn send_input(
-    stream: Rc<TcpStream>,
-    mut input: mpsc::Receiver<io::Result<Vec<u8>>>,
-) -> Result<(), ClientError> {
+async fn send_stdin(stream: Rc<TcpStream>) -> Result<(), ClientError> {
+    let mut stdin = runtime::io::stdin();
     let mut writer = &*stream;
-    while let Some(chunk) = input.recv().await {
-        let chunk = chunk.map_err(ClientError::Stdin)?;
+    let mut buf = vec![0; CHUNK_SIZE];
+    loop {
+        let n = stdin.read(&mut buf).await.map_err(ClientError::Stdin)?;
+        if n == 0 {
+            return half_close(&stream);
+        }
         writer
-            .write_all(&chunk)
+            .write_all(&buf[..n])
             .await
             .map_err(ClientError::Connection)?;
     }
+}
+
+/// Sends each line typed, then half-closes the connection at Ctrl-D.
+async fn send_lines(stream: Rc<TcpStream>, mut lines: editor::Lines) -> Result<(), ClientError> {
+    let mut writer = &*stream;
+    while let Some(input) = lines.recv().await {
+        let line = input?;
+        writer
+            .write_all(line.as_bytes())
+            .await
+            .map_err(ClientError::Connection)?;
+    }
+    half_close(&stream)
+}
+
+/// Shuts down our writing side: the server reads EOF.
+fn half_close(stream: &TcpStream) -> Result<(), ClientError> {
     match stream.shutdown(Shutdown::Write) {
         // The server may have closed already; its echo decides the outcome.
         Err(e) if e.kind() != io::ErrorKind::NotConnected => Err(ClientError::Connection(e)),
@@ -175,8 +198,59 @@ async fn send_input(
     }
 }
 
-/// Writes everything the server sends to stdout until it closes its side.
-async fn print_echoes(stream: &TcpStream, mode: Mode) -> Result<(), ClientError> {
+/// Where echoes go.
+enum Output {
+    /// Straight to stdout, byte for byte.
+    Stdout,
+    /// Through the line editor, a whole line at a time, above the prompt;
+    /// the bytes hold the start of a line not yet complete.
+    Editor(editor::Printer, Vec<u8>),
+}
+
+impl Output {
+    /// Shows `bytes`. `input_done` says the line editor has exited, after
+    /// which echoes go straight to stdout.
+    fn show(&mut self, bytes: &[u8], input_done: bool) -> Result<(), ClientError> {
+        match self {
+            Output::Stdout => print_stdout(bytes),
+            Output::Editor(_, partial) if input_done => {
+                let partial = std::mem::take(partial);
+                *self = Output::Stdout;
+                print_stdout(&partial)?;
+                print_stdout(bytes)
+            }
+            Output::Editor(printer, partial) => {
+                partial.extend_from_slice(bytes);
+                if let Some(end) = partial.iter().rposition(|&b| b == b'\n') {
+                    let rest = partial.split_off(end + 1);
+                    let lines = std::mem::replace(partial, rest);
+                    printer.print(&lines).map_err(ClientError::Stdout)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Prints what is left of an unfinished line.
+    fn finish(&mut self) -> Result<(), ClientError> {
+        match self {
+            Output::Stdout => Ok(()),
+            Output::Editor(_, partial) => {
+                let partial = std::mem::take(partial);
+                *self = Output::Stdout;
+                print_stdout(&partial)
+            }
+        }
+    }
+}
+
+/// Shows everything the server sends until it closes its side, then what
+/// is left of an unfinished line.
+async fn print_echoes(
+    stream: &TcpStream,
+    output: &mut Output,
+    input_done: &Cell<bool>,
+) -> Result<(), ClientError> {
     let mut reader = stream;
     let mut buf = vec![0; CHUNK_SIZE];
     loop {
@@ -185,15 +259,9 @@ async fn print_echoes(stream: &TcpStream, mode: Mode) -> Result<(), ClientError>
             .await
             .map_err(ClientError::Connection)?;
         if n == 0 {
-            if mode == Mode::Interactive {
-                print_stdout(b"\n")?;
-            }
-            return Ok(());
+            return output.finish();
         }
-        print_stdout(&buf[..n])?;
-        if mode == Mode::Interactive && buf[n - 1] == b'\n' {
-            print_stdout(PROMPT.as_bytes())?;
-        }
+        output.show(&buf[..n], input_done.get())?;
     }
 }
 

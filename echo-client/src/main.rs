@@ -31,7 +31,12 @@ fn main() -> ExitCode {
     };
     match runtime::block_on(echo_client::run(&args.addr, mode)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The shell's convention for "ended by SIGINT".
+        Err(echo_client::ClientError::Interrupted) => ExitCode::from(130),
         Err(e) => {
+            if mode == Mode::Interactive && !matches!(e, echo_client::ClientError::Connect { .. }) {
+                eprintln!(); // leave the half-typed line
+            }
             eprintln!("echo-client: {e}");
             ExitCode::FAILURE
         }
