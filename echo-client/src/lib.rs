@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod editor;
+mod load;
 
 use std::cell::Cell;
 use std::fmt;
@@ -35,6 +36,7 @@ use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
 
 pub use editor::PROMPT;
+pub use load::{run_load, Histogram, LoadConfig, LoadReport};
 
 /// Bytes read from stdin, or from the socket, at a time.
 pub const CHUNK_SIZE: usize = 64 * 1024;

@@ -1,0 +1,413 @@
+//! Load mode: many connections keep messages in flight against an echo
+//! server and verify every echoed byte.
+//!
+//! Each connection runs two tasks on the runtime: a writer that sends
+//! messages while fewer than `depth` are unanswered, and a reader that reads
+//! each echo, checks it byte for byte against what was sent, and records the
+//! round-trip latency. Message contents come from a per-connection
+//! pseudo-random stream, so the reader regenerates the expected bytes
+//! instead of keeping copies. Latencies go into a fixed-size log-linear
+//! histogram, so memory does not grow with the run's length.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, IsTerminal, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use runtime::io::{AsyncReadExt, AsyncWriteExt};
+use runtime::net::TcpStream;
+use runtime::sync::mpsc;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The echo server.
+    pub addr: String,
+    /// Connections opened at once.
+    pub conns: usize,
+    /// Bytes per message.
+    pub size: usize,
+    /// How long to keep sending.
+    pub duration: Duration,
+    /// Messages in flight per connection.
+    pub depth: usize,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// Messages echoed and verified.
+    pub messages: u64,
+    /// Bytes per message.
+    pub size: usize,
+    /// From the first connect to the last echo.
+    pub elapsed: Duration,
+    /// Round-trip latencies.
+    pub latency: Histogram,
+    /// Connections that failed: a mismatch, an unexpected close, an error.
+    pub errors: Vec<String>,
+}
+
+impl LoadReport {
+    /// Messages per second.
+    pub fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Echoed MiB per second (one direction).
+    pub fn mib_per_sec(&self) -> f64 {
+        self.rate() * self.size as f64 / (1024.0 * 1024.0)
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = &self.latency;
+        writeln!(
+            f,
+            "{} messages of {} B in {:.2} s: {:.0} msg/s, {:.2} MiB/s",
+            self.messages,
+            self.size,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            self.mib_per_sec()
+        )?;
+        writeln!(
+            f,
+            "latency: p50 {:?}  p99 {:?}  p999 {:?}  max {:?}",
+            l.percentile(50.0),
+            l.percentile(99.0),
+            l.percentile(99.9),
+            l.max()
+        )?;
+        write!(f, "errors: {}", self.errors.len())?;
+        for e in self.errors.iter().take(10) {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the load and returns what it measured. Connection failures are
+/// counted in the report, not returned.
+///
+/// # Errors
+///
+/// Only if the configuration is unusable (zero connections, size or depth).
+pub async fn run_load(config: LoadConfig) -> io::Result<LoadReport> {
+    if config.conns == 0 || config.size == 0 || config.depth == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--conns, --size and --depth must be at least 1",
+        ));
+    }
+    let shared = Rc::new(Shared::default());
+    let start = Instant::now();
+    let stop_at = start + config.duration;
+    let progress = std::io::stderr()
+        .is_terminal()
+        .then(|| runtime::spawn(show_progress(shared.clone(), start)));
+    let connections: Vec<_> = (0..config.conns)
+        .map(|id| {
+            runtime::spawn(connection(
+                id as u64,
+                config.clone(),
+                stop_at,
+                shared.clone(),
+            ))
+        })
+        .collect();
+    for handle in connections {
+        if let Err(e) = handle.await.unwrap_or_else(|e| Err(e.to_string())) {
+            shared.errors.borrow_mut().push(e);
+        }
+    }
+    let elapsed = start.elapsed();
+    if let Some(progress) = progress {
+        progress.abort();
+        eprint!("\r\x1b[K");
+    }
+    let errors = std::mem::take(&mut *shared.errors.borrow_mut());
+    let latency = shared.latency.borrow().clone();
+    Ok(LoadReport {
+        messages: shared.messages.get(),
+        size: config.size,
+        elapsed,
+        latency,
+        errors,
+    })
+}
+
+/// What all connections add to.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Messages echoed and verified so far.
+    messages: Cell<u64>,
+    /// Their round-trip latencies.
+    latency: RefCell<Histogram>,
+    /// One line per failed connection.
+    errors: RefCell<Vec<String>>,
+}
+
+/// Prints the elapsed time and the rate so far once a second.
+async fn show_progress(shared: Rc<Shared>, start: Instant) {
+    let mut ticks = runtime::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let secs = start.elapsed().as_secs_f64();
+        let messages = shared.messages.get();
+        eprint!(
+            "\r\x1b[K{secs:.0} s: {messages} messages, {:.0} msg/s",
+            messages as f64 / secs
+        );
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// One connection: a writer task and this reader, `depth` messages apart.
+async fn connection(
+    id: u64,
+    config: LoadConfig,
+    stop_at: Instant,
+    shared: Rc<Shared>,
+) -> Result<(), String> {
+    let stream = TcpStream::connect(&config.addr)
+        .await
+        .map_err(|e| format!("connection {id}: cannot connect to {}: {e}", config.addr))?;
+    let _ = stream.set_nodelay(true);
+    let stream = Rc::new(stream);
+    // The send instants of the messages in flight; its capacity is the depth.
+    let (sent, mut in_flight) = mpsc::channel::<Instant>(config.depth);
+    let writer = runtime::spawn(write_messages(
+        id,
+        stream.clone(),
+        config.size,
+        stop_at,
+        sent,
+    ));
+
+    let mut expected = MessageStream::new(id);
+    let mut message = vec![0; config.size];
+    let mut want = vec![0; config.size];
+    let mut reader = &*stream;
+    while let Some(sent_at) = in_flight.recv().await {
+        if let Err(e) = reader.read_exact(&mut message).await {
+            writer.abort();
+            return Err(format!("connection {id}: reading an echo: {e}"));
+        }
+        expected.fill(&mut want);
+        if message != want {
+            writer.abort();
+            let at = message
+                .iter()
+                .zip(&want)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            return Err(format!(
+                "connection {id}: echo differs at byte {at} of a message"
+            ));
+        }
+        shared.latency.borrow_mut().record(sent_at.elapsed());
+        shared.messages.set(shared.messages.get() + 1);
+    }
+    writer.await.map_err(|e| e.to_string())??;
+    // Everything sent came back; the server must now see EOF and close.
+    stream.shutdown(std::net::Shutdown::Write).ok();
+    let mut extra = [0; 1];
+    match reader.read(&mut extra).await {
+        Ok(0) => Ok(()),
+        Ok(_) => Err(format!(
+            "connection {id}: the server sent bytes nobody sent"
+        )),
+        Err(e) => Err(format!("connection {id}: closing: {e}")),
+    }
+}
+
+/// Sends messages until `stop_at`, each once a slot in `sent` is free.
+async fn write_messages(
+    id: u64,
+    stream: Rc<TcpStream>,
+    size: usize,
+    stop_at: Instant,
+    sent: mpsc::Sender<Instant>,
+) -> Result<(), String> {
+    let mut source = MessageStream::new(id);
+    let mut message = vec![0; size];
+    let mut writer = &*stream;
+    while Instant::now() < stop_at {
+        // Waits while `depth` messages are unanswered.
+        if sent.send(Instant::now()).await.is_err() {
+            return Ok(()); // the reader stopped; it reports why
+        }
+        source.fill(&mut message);
+        writer
+            .write_all(&message)
+            .await
+            .map_err(|e| format!("connection {id}: sending: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The bytes of one connection's messages: a xorshift stream seeded by the
+/// connection id, so writer and reader produce the same bytes.
+#[derive(Debug, Clone)]
+struct MessageStream(u64);
+
+impl MessageStream {
+    /// The stream of connection `id`.
+    fn new(id: u64) -> MessageStream {
+        MessageStream(id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// Fills `buf` with the next bytes, eight at a time.
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// A latency histogram in fixed memory: for each power of two of
+/// nanoseconds, [`SUB_BUCKETS`] linear buckets, so a percentile is exact to
+/// within 1/[`SUB_BUCKETS`] of its value.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    /// Counts per bucket.
+    counts: Vec<u64>,
+    /// Samples recorded.
+    total: u64,
+    /// The largest sample.
+    max: Duration,
+}
+
+/// Linear buckets per power of two.
+const SUB_BUCKETS: u64 = 32;
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            counts: vec![0; (64 * SUB_BUCKETS) as usize],
+            total: 0,
+            max: Duration::ZERO,
+        }
+    }
+}
+
+impl Histogram {
+    /// The bucket of `nanos`.
+    fn bucket(nanos: u64) -> usize {
+        if nanos < SUB_BUCKETS {
+            return nanos as usize;
+        }
+        let power = 63 - nanos.leading_zeros() as u64; // nanos >= 2^power
+        let shift = power - SUB_BUCKETS.trailing_zeros() as u64;
+        let sub = (nanos >> shift) - SUB_BUCKETS; // 0..SUB_BUCKETS
+        ((power - SUB_BUCKETS.trailing_zeros() as u64 + 1) * SUB_BUCKETS + sub) as usize
+    }
+
+    /// The smallest value that falls in bucket `index` (its lower bound).
+    fn lower_bound(index: usize) -> u64 {
+        let index = index as u64;
+        if index < SUB_BUCKETS {
+            return index;
+        }
+        let shift = index / SUB_BUCKETS - 1;
+        (SUB_BUCKETS + index % SUB_BUCKETS) << shift
+    }
+
+    /// Records one latency.
+    pub fn record(&mut self, latency: Duration) {
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        let index = Self::bucket(nanos).min(self.counts.len() - 1);
+        self.counts[index] += 1;
+        self.total += 1;
+        self.max = self.max.max(latency);
+    }
+
+    /// The latency below which `percent` of the samples fall (to within the
+    /// bucket width); zero without samples.
+    pub fn percentile(&self, percent: f64) -> Duration {
+        if self.total == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((percent / 100.0) * self.total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (index, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Duration::from_nanos(Self::lower_bound(index)).min(self.max);
+            }
+        }
+        self.max
+    }
+
+    /// The largest latency recorded.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// Samples recorded.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// True without samples.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_tight() {
+        let mut last = 0;
+        for nanos in (0..10_000_000u64).step_by(997) {
+            let b = Histogram::bucket(nanos);
+            assert!(b >= last, "bucket order at {nanos}");
+            last = b;
+            let low = Histogram::lower_bound(b);
+            assert!(low <= nanos, "{low} > {nanos}");
+            assert!(
+                nanos - low <= nanos / SUB_BUCKETS + 1,
+                "bucket of {nanos} starts at {low}"
+            );
+        }
+    }
+
+    #[test]
+    fn percentiles_of_a_known_distribution() {
+        let mut h = Histogram::default();
+        for micros in 1..=1000 {
+            h.record(Duration::from_micros(micros));
+        }
+        let p50 = h.percentile(50.0).as_micros() as i64;
+        let p99 = h.percentile(99.0).as_micros() as i64;
+        assert!((p50 - 500).abs() <= 500 / 32 + 1, "p50 {p50}");
+        assert!((p99 - 990).abs() <= 990 / 32 + 1, "p99 {p99}");
+        assert_eq!(h.max(), Duration::from_micros(1000));
+        assert_eq!(h.len(), 1000);
+    }
+
+    #[test]
+    fn writer_and_reader_streams_agree() {
+        let mut a = MessageStream::new(7);
+        let mut b = MessageStream::new(7);
+        let mut x = [0; 13];
+        let mut y = [0; 13];
+        a.fill(&mut x);
+        b.fill(&mut y);
+        assert_eq!(x, y);
+        a.fill(&mut x);
+        assert_ne!(x, y);
+    }
+}
