@@ -72,6 +72,7 @@
 )]
 #![doc(test(attr(deny(warnings))))]
 
+mod blocking;
 mod executor;
 mod reactor;
 mod slab;
@@ -79,6 +80,7 @@ mod sys;
 
 pub mod io;
 pub mod net;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -14,6 +14,8 @@ use pin_project_lite::pin_project;
 
 use crate::executor::context;
 
+pub use crate::blocking::{set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking};
+
 /// Spawns `future` as a task on the current runtime and returns a handle
 /// to its output.
 ///

@@ -5,6 +5,7 @@
 
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
+pub(crate) mod signal;
 pub(crate) mod socket;
 
 /// Calls a libc function and turns a negative return into the `errno` error.
