@@ -99,6 +99,27 @@ impl std::error::Error for ClientError {}
 /// See [`ClientError`]: the server closing early is an error, as is any
 /// failure of the connection, stdin or stdout, and Ctrl-C.
 pub async fn run(addr: &str, mode: Mode) -> Result<(), ClientError> {
+    // At a terminal the line editor turns Ctrl-C into `Interrupted` itself;
+    // a SIGINT (piped input, or between two lines) ends the client the same
+    // way, so the terminal guard runs and the exit status is 130.
+    let mut ctrl_c = Some(runtime::signal::ctrl_c());
+    let mut client = pin!(connect_and_echo(addr, mode));
+    poll_fn(|cx| {
+        if let Some(signal) = &mut ctrl_c {
+            match Pin::new(signal).poll(cx) {
+                Poll::Ready(Ok(())) => return Poll::Ready(Err(ClientError::Interrupted)),
+                // Cannot watch for SIGINT: it keeps its default action.
+                Poll::Ready(Err(_)) => ctrl_c = None,
+                Poll::Pending => {}
+            }
+        }
+        client.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// The client proper: everything [`run`] does but watching for Ctrl-C.
+async fn connect_and_echo(addr: &str, mode: Mode) -> Result<(), ClientError> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|error| ClientError::Connect {

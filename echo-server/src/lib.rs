@@ -14,13 +14,17 @@
 //! * **A connection limit.** At [`Config::max_conns`] open connections the
 //!   server stops accepting until one ends; the kernel's backlog holds the
 //!   rest.
+//! * **Graceful shutdown.** [`Server::shut_down`] stops accepting, lets open
+//!   connections finish for a grace period, then closes the rest.
 //! * **Accept errors.** Running out of file descriptors is reported once and
 //!   retried after [`ACCEPT_BACKOFF`], without spinning; an error that
 //!   concerns one connection skips it.
 
 #![forbid(unsafe_code)]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
@@ -32,6 +36,7 @@ use std::time::{Duration, Instant};
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::Notify;
+use runtime::task::JoinHandle;
 use runtime::time::Sleep;
 
 /// Bytes read from a connection at a time: the one buffer it may hold.
@@ -65,77 +70,264 @@ impl Default for Config {
     }
 }
 
-/// Accepts connections forever, echoing each on its own task.
+/// Accepts connections forever, echoing each on its own task; see
+/// [`Server`] for a server that can be shut down.
 ///
 /// # Errors
 ///
 /// Only if the listener itself is broken (for example, not listening).
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
-    let open = Rc::new(OpenConnections::default());
-    let mut out_of_fds = false;
-    loop {
-        open.below(config.max_conns.max(1)).await;
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                if out_of_fds {
-                    eprintln!("accepting again: file descriptors are available");
-                    out_of_fds = false;
-                }
-                let slot = OpenConnections::open(&open);
-                runtime::spawn(connection(stream, peer, config.clone(), slot));
+    Server::new(listener, config)
+        .serve_until(std::future::pending())
+        .await
+}
+
+/// An echo server that can be shut down gracefully.
+///
+/// [`serve_until`](Server::serve_until) accepts connections until a
+/// shutdown future completes (say, Ctrl-C); then
+/// [`shut_down`](Server::shut_down) lets the open connections finish for a
+/// grace period, closes the rest, and returns a [`Summary`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+/// use runtime::net::{TcpListener, TcpStream};
+/// use echo_server::{Config, Server};
+///
+/// runtime::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let server = Server::new(listener, Config { quiet: true, ..Config::default() });
+///     let client = runtime::spawn(async move {
+///         let mut stream = TcpStream::connect(addr).await?;
+///         stream.write_all(b"bye").await?;
+///         stream.close().await?;
+///         let mut back = Vec::new();
+///         stream.read_to_end(&mut back).await?;
+///         std::io::Result::Ok(back)
+///     });
+///     // Accept until the client has its echo, then shut down.
+///     server
+///         .serve_until(async { assert_eq!(client.await.unwrap().unwrap(), b"bye") })
+///         .await?;
+///     let summary = server.shut_down(Duration::from_secs(5), std::future::pending()).await;
+///     assert_eq!((summary.connections, summary.bytes_echoed), (1, 3));
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    /// Where connections come from.
+    listener: TcpListener,
+    /// How to treat them.
+    config: Config,
+    /// The open connections and the counts of what was served.
+    connections: Rc<Connections>,
+    /// When the server was made.
+    started: Instant,
+}
+
+/// What a server did, printed when it shuts down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Connections accepted.
+    pub connections: u64,
+    /// Bytes echoed back, over all connections.
+    pub bytes_echoed: u64,
+    /// From [`Server::new`] to the end of the shutdown.
+    pub uptime: Duration,
+    /// Connections still open when the grace period ended (or the shutdown
+    /// was forced), which were closed.
+    pub closed_unfinished: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "served {} connections, echoed {} bytes, up {:.1} s",
+            self.connections,
+            self.bytes_echoed,
+            self.uptime.as_secs_f64()
+        )?;
+        if self.closed_unfinished > 0 {
+            write!(f, ", closed {} unfinished", self.closed_unfinished)?;
+        }
+        Ok(())
+    }
+}
+
+impl Server {
+    /// A server for `listener`.
+    pub fn new(listener: TcpListener, config: Config) -> Server {
+        Server {
+            listener,
+            config,
+            connections: Rc::new(Connections::default()),
+            started: Instant::now(),
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections, each echoed on its own task, until `stop`
+    /// completes.
+    ///
+    /// Errors that concern one connection (it was reset while queued, a
+    /// firewall refused it) skip that connection. Running out of file
+    /// descriptors is reported once and retried after [`ACCEPT_BACKOFF`].
+    ///
+    /// # Errors
+    ///
+    /// Only if the listener itself is broken (for example, not listening).
+    pub async fn serve_until(&self, stop: impl Future<Output = ()>) -> io::Result<()> {
+        let mut stop = pin!(stop);
+        let mut accepting = pin!(self.accept_loop());
+        poll_fn(|cx| {
+            if stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
             }
-            Err(e) => match classify(&e) {
-                AcceptError::Fatal => return Err(e),
-                AcceptError::OutOfResources => {
-                    if !out_of_fds {
-                        eprintln!("cannot accept: {e}; retrying every {ACCEPT_BACKOFF:?}");
-                        out_of_fds = true;
+            accepting.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    /// Accepts forever.
+    async fn accept_loop(&self) -> io::Result<()> {
+        let mut out_of_fds = false;
+        loop {
+            self.connections.below(self.config.max_conns.max(1)).await;
+            match self.listener.accept().await {
+                Ok((stream, peer)) => {
+                    if out_of_fds {
+                        eprintln!("accepting again: file descriptors are available");
+                        out_of_fds = false;
                     }
-                    runtime::time::sleep(ACCEPT_BACKOFF).await;
+                    Connections::spawn(&self.connections, stream, peer, self.config.clone());
                 }
-                AcceptError::ThisConnection => {
-                    if !config.quiet {
-                        eprintln!("skipped a connection: {e}");
+                Err(e) => match classify(&e) {
+                    AcceptError::Fatal => return Err(e),
+                    AcceptError::OutOfResources => {
+                        if !out_of_fds {
+                            eprintln!("cannot accept: {e}; retrying every {ACCEPT_BACKOFF:?}");
+                            out_of_fds = true;
+                        }
+                        runtime::time::sleep(ACCEPT_BACKOFF).await;
                     }
-                }
-            },
+                    AcceptError::ThisConnection => {
+                        if !self.config.quiet {
+                            eprintln!("skipped a connection: {e}");
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Stops accepting (the listener closes; new connections are refused),
+    /// waits up to `grace` for the open connections to finish, or until
+    /// `force` completes, then closes the rest and says what the server did.
+    pub async fn shut_down(self, grace: Duration, force: impl Future<Output = ()>) -> Summary {
+        let Server {
+            listener,
+            connections,
+            started,
+            ..
+        } = self;
+        drop(listener);
+        let mut force = pin!(force);
+        let mut all_done = pin!(connections.below(1));
+        let mut grace = runtime::time::sleep(grace);
+        poll_fn(|cx| {
+            let done = all_done.as_mut().poll(cx).is_ready()
+                || Pin::new(&mut grace).poll(cx).is_ready()
+                || force.as_mut().poll(cx).is_ready();
+            if done {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let closed_unfinished = connections.close_all();
+        Summary {
+            connections: connections.accepted.get(),
+            bytes_echoed: connections.bytes_echoed.get(),
+            uptime: started.elapsed(),
+            closed_unfinished,
         }
     }
 }
 
-/// Counts open connections, and wakes the accept loop when one closes.
+/// The open connections' tasks, and counts of what was served.
 #[derive(Debug, Default)]
-struct OpenConnections {
-    /// Connections whose task is running.
-    count: Cell<usize>,
+struct Connections {
+    /// The task of each open connection, by connection number.
+    tasks: RefCell<HashMap<u64, JoinHandle<()>>>,
+    /// Connections accepted so far; also the next connection's number.
+    accepted: Cell<u64>,
+    /// Bytes echoed so far, over all connections.
+    bytes_echoed: Cell<u64>,
     /// Notified whenever a connection closes.
     closed: Notify,
 }
 
-impl OpenConnections {
+impl Connections {
     /// Waits until fewer than `limit` connections are open.
     async fn below(&self, limit: usize) {
-        while self.count.get() >= limit {
+        while self.tasks.borrow().len() >= limit {
             self.closed.notified().await;
         }
     }
 
-    /// Counts one more open connection until the returned slot drops.
-    fn open(this: &Rc<OpenConnections>) -> ConnectionSlot {
-        this.count.set(this.count.get() + 1);
-        ConnectionSlot(this.clone())
+    /// Echoes `stream` on a new task.
+    fn spawn(this: &Rc<Connections>, stream: TcpStream, peer: SocketAddr, config: Config) {
+        let number = this.accepted.get();
+        this.accepted.set(number + 1);
+        let slot = ConnectionSlot {
+            connections: this.clone(),
+            number,
+        };
+        let task = runtime::spawn(connection(stream, peer, config, slot));
+        this.tasks.borrow_mut().insert(number, task);
+    }
+
+    /// Closes every open connection (their tasks are aborted, which drops
+    /// their sockets) and returns how many there were.
+    fn close_all(&self) -> usize {
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        for task in tasks.values() {
+            task.abort();
+        }
+        tasks.len()
     }
 }
 
-/// One open connection; dropping it (however the task ends) frees the slot.
+/// One open connection's place; dropping it, however the task ends, frees
+/// the place and wakes whoever waits for one.
 #[derive(Debug)]
-struct ConnectionSlot(Rc<OpenConnections>);
+struct ConnectionSlot {
+    /// Where the connection is counted.
+    connections: Rc<Connections>,
+    /// Its number.
+    number: u64,
+}
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let open = &self.0;
-        open.count.set(open.count.get() - 1);
-        open.closed.notify_one();
+        let connections = &self.connections;
+        // The task's own handle: dropping it detaches, nothing more.
+        let own_handle = connections.tasks.borrow_mut().remove(&self.number);
+        drop(own_handle);
+        // The accept loop and a shutdown may both be waiting.
+        connections.closed.notify_waiters();
     }
 }
 
@@ -160,11 +352,12 @@ fn classify(e: &io::Error) -> AcceptError {
 }
 
 /// Runs [`echo`] on one connection and reports how it ended.
-async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, _slot: ConnectionSlot) {
+async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, slot: ConnectionSlot) {
     if !config.quiet {
         eprintln!("{peer}: connected");
     }
-    let result = echo(&stream, config.idle_timeout).await;
+    let connections = &slot.connections;
+    let result = echo(&stream, config.idle_timeout, &connections.bytes_echoed).await;
     if !config.quiet {
         match result {
             Ok(bytes) => eprintln!("{peer}: closed, {bytes} bytes echoed"),
@@ -174,7 +367,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, _slot: 
 }
 
 /// Echoes everything `stream` sends until it closes its side, then closes
-/// ours. Returns the number of bytes echoed.
+/// ours. Returns the number of bytes echoed, which are also added to
+/// `total` as they go (so they count even if the task is aborted).
 ///
 /// The buffer is allocated only when the first data arrives, so a
 /// connection that never sends costs no buffer. With `idle_timeout`, the
@@ -198,18 +392,25 @@ async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, _slot: 
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (server, _) = listener.accept().await?;
 ///     let idle = Some(Duration::from_secs(5));
-///     let task = runtime::spawn(async move { echo_server::echo(&server, idle).await });
+///     let total = std::rc::Rc::new(std::cell::Cell::new(0));
+///     let counted = total.clone();
+///     let task = runtime::spawn(async move { echo_server::echo(&server, idle, &counted).await });
 ///     client.write_all(b"hi").await?;
 ///     client.close().await?;
 ///     let mut back = Vec::new();
 ///     client.read_to_end(&mut back).await?;
 ///     assert_eq!(back, b"hi");
 ///     assert_eq!(task.await??, 2);
+///     assert_eq!(total.get(), 2);
 ///     std::io::Result::Ok(())
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
-pub async fn echo(stream: &TcpStream, idle_timeout: Option<Duration>) -> io::Result<u64> {
+pub async fn echo(
+    stream: &TcpStream,
+    idle_timeout: Option<Duration>,
+    total: &Cell<u64>,
+) -> io::Result<u64> {
     let mut idle = IdleTimer::new(idle_timeout);
     let mut reader = stream;
     let mut writer = stream;
@@ -224,6 +425,7 @@ pub async fn echo(stream: &TcpStream, idle_timeout: Option<Duration>) -> io::Res
         }
         idle.guard(writer.write_all(&buf[..n])).await?;
         echoed += n as u64;
+        total.set(total.get() + n as u64);
     }
 }
 

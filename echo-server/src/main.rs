@@ -1,15 +1,23 @@
 //! `echo-server`: listens on 127.0.0.1:6666 (or `--addr`) and echoes every
-//! connection's bytes back.
+//! connection's bytes back. Ctrl-C or SIGTERM shuts it down gracefully.
 
 #![forbid(unsafe_code)]
 
-use std::io::Write;
+use std::cell::Cell;
+use std::future::poll_fn;
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use echo_server::{Config, Server};
+use runtime::signal::{signal, Signal, SignalKind};
 
 /// A TCP echo server on the epoll runtime.
+///
+/// On Ctrl-C or SIGTERM it stops accepting, lets open connections finish
+/// for the grace period, closes the rest, prints a summary and exits 0. A
+/// second Ctrl-C (or SIGTERM) closes the open connections at once.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -31,31 +39,99 @@ struct Args {
     #[arg(long, default_value_t = 10_000, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     max_conns: u64,
+
+    /// On shutdown, how long open connections may take to finish.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    grace: u64,
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
+struct StopSignals {
+    /// SIGINT deliveries.
+    interrupt: Signal,
+    /// SIGTERM deliveries.
+    terminate: Signal,
+}
+
+impl StopSignals {
+    /// Starts listening for both signals.
+    fn new() -> io::Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        poll_fn(|cx| {
+            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = echo_server::Config {
+    let config = Config {
         quiet: args.quiet,
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         max_conns: usize::try_from(args.max_conns).unwrap_or(usize::MAX),
     };
-    let result = runtime::block_on(async {
-        let listener = runtime::net::TcpListener::bind(&args.addr)
-            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on {addr}");
-        // Tests and scripts read the address from the first line.
-        let _ = std::io::stdout().flush();
-        echo_server::serve(listener, config)
-            .await
-            .map_err(|e| format!("the listener failed: {e}"))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let grace = Duration::from_secs(args.grace);
+    match runtime::block_on(run(&args.addr, config, grace)) {
+        Ok(Ending::Graceful) => ExitCode::SUCCESS,
+        // The shell's convention for "ended by SIGINT".
+        Ok(Ending::Forced) => ExitCode::from(130),
         Err(message) => {
             eprintln!("echo-server: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// How the server stopped.
+enum Ending {
+    /// After one stop signal: the grace period was honoured.
+    Graceful,
+    /// A second stop signal closed the open connections at once.
+    Forced,
+}
+
+/// Listens, serves until a stop signal, then shuts down.
+async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, String> {
+    let listener = runtime::net::TcpListener::bind(addr)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut stop = StopSignals::new().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    println!("listening on {local}");
+    // Tests and scripts read the address from the first line.
+    let _ = io::stdout().flush();
+
+    let server = Server::new(listener, config);
+    server
+        .serve_until(stop.next())
+        .await
+        .map_err(|e| format!("the listener failed: {e}"))?;
+    eprintln!(
+        "shutting down: open connections have {} s to finish (Ctrl-C again to close them now)",
+        grace.as_secs()
+    );
+    let forced = Cell::new(false);
+    let summary = server
+        .shut_down(grace, async {
+            stop.next().await;
+            forced.set(true);
+        })
+        .await;
+    println!("{summary}");
+    Ok(if forced.get() {
+        Ending::Forced
+    } else {
+        Ending::Graceful
+    })
 }

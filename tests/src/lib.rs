@@ -544,6 +544,25 @@ impl Server {
         wait_with_timeout(&mut self.child, WATCHDOG);
     }
 
+    /// Sends the signal `name` (`INT`, `TERM`, ...) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.pid().to_string()])
+            .status()
+            .expect("run kill(1)");
+        assert!(status.success(), "kill -s {name} failed");
+    }
+
+    /// Waits (at most `timeout`) for the server to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        wait_with_timeout(&mut self.child, timeout)
+    }
+
+    /// What the server printed on stdout after its first line.
+    pub fn stdout(&self) -> String {
+        self._stdout.text()
+    }
+
     /// Whether the server is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -298,3 +298,30 @@ fn a_closed_port_is_one_line_naming_the_address() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn sigint_with_piped_input_exits_130() {
+    let server = start_server(&[]);
+    let mut child = client(&server)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdout = Collector::new(child.stdout.take().unwrap());
+    input.write_all(b"ping").unwrap();
+    let deadline = Instant::now() + WATCHDOG;
+    while stdout.len() < 4 {
+        assert!(Instant::now() < deadline, "no echo");
+        thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait_with_timeout(&mut child, WATCHDOG);
+    assert_eq!(status.code(), Some(130));
+    drop(input);
+}
