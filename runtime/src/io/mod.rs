@@ -179,6 +179,11 @@ pub trait AsyncWriteExt: AsyncWrite {
 
     /// Writes all of `buf`.
     ///
+    /// Dropping the future before it completes may leave a prefix of `buf`
+    /// written, with its length unknown; the stream stays usable. (A
+    /// dropped [`read`](AsyncReadExt::read) loses nothing: bytes are only
+    /// taken from the socket by a read that completes.)
+    ///
     /// # Errors
     ///
     /// `WriteZero` if the writer accepts no more bytes, or the writer's

@@ -70,10 +70,13 @@ impl Watchdog {
         let (done, rx) = mpsc::channel::<()>();
         let thread = thread::spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!(
+                // Straight to the stderr fd: `eprintln!` would go to the
+                // test harness's capture, which the abort throws away.
+                let message = format!(
                     "WATCHDOG: `{what}` did not finish within {limit:?}: a wakeup was lost \
-                     or the runtime deadlocked; aborting the test process"
+                     or the runtime deadlocked; aborting the test process\n"
                 );
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
                 std::process::abort();
             }
         });
