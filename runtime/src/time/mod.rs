@@ -156,14 +156,19 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_elapsed() {
-            self.cancel();
-            return Poll::Ready(());
-        }
+        // A timer still in the store has not fired: the runtime fires every
+        // due timer right after each reactor turn, so this sleep is not
+        // over yet (or will be woken at the end of this tick). No clock
+        // read needed: a sleep polled often, such as an idle timeout
+        // guarding every read, costs a store lookup per poll.
         if let Some((timers, key)) = &self.entry {
             if timers.update(*key, cx.waker()) {
                 return Poll::Pending;
             }
+        }
+        if self.is_elapsed() {
+            self.cancel();
+            return Poll::Ready(());
         }
         // Not registered yet, or fired while the clock had not quite
         // reached the deadline: register.
