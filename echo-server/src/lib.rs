@@ -10,7 +10,9 @@
 //!   control holds the peer back.
 //! * **Idle timeout.** A connection that makes no progress (nothing read,
 //!   nothing written) for [`Config::idle_timeout`] is closed, so a
-//!   slowloris peer holds nothing for long.
+//!   slowloris peer holds nothing for long. One timer per connection
+//!   checks a progress counter; no clock read or timer operation per
+//!   message.
 //! * **A connection limit.** At [`Config::max_conns`] open connections the
 //!   server stops accepting until one ends; the kernel's backlog holds the
 //!   rest.
@@ -373,7 +375,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, slot: C
 /// The buffer is allocated only when the first data arrives, so a
 /// connection that never sends costs no buffer. With `idle_timeout`, the
 /// connection is given up when neither a read nor a write completes for
-/// that long.
+/// that long (checked four times per period, so it ends between 1 and 1.25
+/// periods after the last progress).
 ///
 /// # Errors
 ///
@@ -411,75 +414,94 @@ pub async fn echo(
     idle_timeout: Option<Duration>,
     total: &Cell<u64>,
 ) -> io::Result<u64> {
-    let mut idle = IdleTimer::new(idle_timeout);
+    let progress = Cell::new(0);
+    let echoing = echo_loop(stream, total, &progress);
+    let Some(limit) = idle_timeout else {
+        return echoing.await;
+    };
+    let mut echoing = pin!(echoing);
+    let mut watch = IdleWatch::new(limit);
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = echoing.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        watch.poll_idle(cx, progress.get()).map(Err)
+    })
+    .await
+}
+
+/// The echo itself; counts every completed read and write in `progress`.
+async fn echo_loop(stream: &TcpStream, total: &Cell<u64>, progress: &Cell<u64>) -> io::Result<u64> {
     let mut reader = stream;
     let mut writer = stream;
-    idle.guard(stream.readable()).await?;
+    stream.readable().await?;
     let mut buf = vec![0; BUFFER_SIZE];
     let mut echoed = 0;
     loop {
-        let n = idle.guard(reader.read(&mut buf)).await?;
+        let n = reader.read(&mut buf).await?;
+        progress.set(progress.get() + 1);
         if n == 0 {
             writer.close().await?;
             return Ok(echoed);
         }
-        idle.guard(writer.write_all(&buf[..n])).await?;
+        writer.write_all(&buf[..n]).await?;
+        progress.set(progress.get() + 1);
         echoed += n as u64;
         total.set(total.get() + n as u64);
     }
 }
 
-/// Gives up on operations after a stretch with no progress.
+/// Checks for progress this many times per idle limit.
+const IDLE_CHECKS: u32 = 4;
+
+/// Notices a connection that makes no progress for a whole idle limit,
+/// without reading the clock or touching a timer per operation.
 ///
-/// One timer serves the whole connection: progress only records the time
-/// (no timer insert or cancel per message), and when the timer fires early
-/// because progress was made meanwhile, it is moved to the new deadline.
+/// Operations only bump a counter. A timer fires every quarter of the
+/// limit; the connection is idle when the counter has not moved for
+/// [`IDLE_CHECKS`] checks in a row, that is between 1 and 1.25 limits
+/// after its last progress: never early, and late by at most a quarter.
 #[derive(Debug)]
-struct IdleTimer {
-    /// The allowed stretch without progress and the timer that watches it.
-    watch: Option<(Duration, Sleep)>,
-    /// When the last operation completed.
-    last_progress: Instant,
+struct IdleWatch {
+    /// The idle limit.
+    limit: Duration,
+    /// Fires at each check.
+    next_check: Sleep,
+    /// The progress counter at the last check.
+    seen: u64,
+    /// Checks in a row that saw no progress.
+    idle_checks: u32,
 }
 
-impl IdleTimer {
-    /// A timer allowing `limit` without progress; `None` never expires.
-    fn new(limit: Option<Duration>) -> IdleTimer {
-        IdleTimer {
-            watch: limit.map(|limit| (limit, runtime::time::sleep(limit))),
-            last_progress: Instant::now(),
+impl IdleWatch {
+    /// Starts watching, with the first check a quarter of `limit` away.
+    fn new(limit: Duration) -> IdleWatch {
+        IdleWatch {
+            limit,
+            next_check: runtime::time::sleep(limit / IDLE_CHECKS),
+            seen: 0,
+            idle_checks: 0,
         }
     }
 
-    /// Runs `op`, failing with `TimedOut` if the connection stays idle too
-    /// long meanwhile.
-    async fn guard<T>(&mut self, op: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-        let mut op = pin!(op);
-        poll_fn(|cx| {
-            if let Poll::Ready(result) = op.as_mut().poll(cx) {
-                if self.watch.is_some() {
-                    self.last_progress = Instant::now();
-                }
-                return Poll::Ready(result);
-            }
-            self.poll_expired(cx).map(Err)
-        })
-        .await
-    }
-
-    /// Ready with the error once the idle limit has passed.
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let Some((limit, sleep)) = &mut self.watch else {
-            return Poll::Pending;
-        };
+    /// Ready with the error once `progress` has stood still for the limit.
+    fn poll_idle(&mut self, cx: &mut Context<'_>, progress: u64) -> Poll<io::Error> {
         loop {
-            ready!(Pin::new(&mut *sleep).poll(cx));
-            let deadline = self.last_progress + *limit;
-            if Instant::now() >= deadline {
-                let message = format!("idle for {} s", limit.as_secs_f64());
+            ready!(Pin::new(&mut self.next_check).poll(cx));
+            if progress == self.seen {
+                self.idle_checks += 1;
+            } else {
+                self.seen = progress;
+                self.idle_checks = 0;
+            }
+            if self.idle_checks >= IDLE_CHECKS {
+                let message = format!("idle for {} s", self.limit.as_secs_f64());
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, message));
             }
-            sleep.reset(deadline);
+            // From now, not from the last deadline: a late check (a busy
+            // runtime) must not make the next ones come sooner.
+            self.next_check
+                .reset(Instant::now() + self.limit / IDLE_CHECKS);
         }
     }
 }
