@@ -144,10 +144,22 @@ impl Waiters {
         }
     }
 
-    /// Moves every parked waker into `out`.
-    fn take_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.first.take());
-        out.append(&mut self.rest);
+    /// Wakes every parked waker of `waiters`, with no borrow held while a
+    /// waker runs (it may do anything, even park again here).
+    fn wake_all(waiters: &RefCell<Waiters>) {
+        let (first, rest) = {
+            let mut waiters = waiters.borrow_mut();
+            let rest = if waiters.rest.is_empty() {
+                Vec::new() // the common case: no allocation moves
+            } else {
+                std::mem::take(&mut waiters.rest)
+            };
+            (waiters.first.take(), rest)
+        };
+        if let Some(waker) = first {
+            waker.wake();
+        }
+        rest.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -193,14 +205,14 @@ impl IoSlot {
         self.readiness.set(Ready(bits & !clear));
     }
 
-    /// Records an event and collects the wakers it releases.
-    fn apply(&self, event: &Event, woken: &mut Vec<Waker>) {
+    /// Records an event and wakes the tasks it makes ready.
+    fn apply(&self, event: &Event) {
         let new = Ready::from_event(event);
         let Ready(old) = self.readiness.get();
         self.readiness.set(Ready(old | new.0));
         for direction in [Direction::Read, Direction::Write] {
             if new.is_ready(direction) {
-                self.waiters(direction).borrow_mut().take_into(woken);
+                Waiters::wake_all(self.waiters(direction));
             }
         }
     }
@@ -215,8 +227,6 @@ pub(crate) struct Reactor {
     events: RefCell<Events>,
     /// Registered fds; an event's data word is the slot's key.
     slots: RefCell<Slab<Rc<IoSlot>>>,
-    /// Wakers released by a turn, woken after the borrows end; reused.
-    woken: RefCell<Vec<Waker>>,
     /// I/O operations the task being polled may still perform; reset by
     /// the executor before each poll.
     budget: Cell<u32>,
@@ -236,7 +246,6 @@ impl Reactor {
             epoll,
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             slots: RefCell::new(Slab::default()),
-            woken: RefCell::new(Vec::new()),
             budget: Cell::new(IO_BUDGET),
         })
     }
@@ -261,10 +270,8 @@ impl Reactor {
         let _ = self.epoll.delete(fd);
         let slot = self.slots.borrow_mut().remove(key);
         if let Some(slot) = slot {
-            let mut woken = Vec::new();
-            slot.readers.borrow_mut().take_into(&mut woken);
-            slot.writers.borrow_mut().take_into(&mut woken);
-            woken.into_iter().for_each(Waker::wake);
+            Waiters::wake_all(&slot.readers);
+            Waiters::wake_all(&slot.writers);
         }
     }
 
@@ -303,25 +310,20 @@ impl Reactor {
             panic!("epoll_wait on the runtime's own epoll fd failed: {e}");
         }
         let mut notified = false;
-        let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
-        {
-            let slots = self.slots.borrow();
-            for event in events.iter() {
-                if event.token == WAKE_TOKEN {
-                    notified = true;
-                } else if let Some(slot) = slots.get(Key::from_u64(event.token)) {
-                    slot.apply(&event, &mut woken);
-                }
-                // Otherwise the generation is stale: the registration is
-                // gone, and the event must not wake whoever reused the slot.
+        for event in events.iter() {
+            if event.token == WAKE_TOKEN {
+                notified = true;
+                continue;
+            }
+            // Hold the slab borrow only for the lookup: wakers may register
+            // or deregister sockets.
+            let slot = self.slots.borrow().get(Key::from_u64(event.token)).cloned();
+            // `None`: the generation is stale. The registration is gone, and
+            // the event must not wake whoever reused the slot.
+            if let Some(slot) = slot {
+                slot.apply(&event);
             }
         }
-        drop(events);
-        // Wake with no borrow held: a waker may do anything.
-        for waker in woken.drain(..) {
-            waker.wake();
-        }
-        *self.woken.borrow_mut() = woken;
         notified
     }
 }
