@@ -48,8 +48,9 @@ const MAIN_TASK: TaskId = Key::from_u64(u64::MAX);
 
 /// A spawned task as the executor stores it.
 struct Task {
-    /// The task's future; `None` while it is being polled.
-    future: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// The task's future; borrowed while it is being polled, `None` once it
+    /// has completed.
+    future: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
     /// The waker handed to `poll`, built once from `header`.
     waker: Waker,
     /// The waker's shared state: the queued flag and the id.
@@ -65,8 +66,9 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// Pending sleeps.
     pub(crate) timers: Rc<Timers>,
-    /// Every live spawned task.
-    tasks: RefCell<Slab<Task>>,
+    /// Every live spawned task. `Rc`, so that a poll needs the slab only
+    /// for the lookup.
+    tasks: RefCell<Slab<Rc<Task>>>,
     /// Ids of tasks to poll, in wake order; each at most once.
     run_queue: RefCell<VecDeque<TaskId>>,
     /// Set while the runtime drops its tasks: `spawn` then drops the
@@ -107,11 +109,11 @@ impl Core {
         let mut tasks = self.tasks.borrow_mut();
         let id = tasks.insert_with(|id| {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
-            Task {
-                future: Some(Box::pin(task)),
+            Rc::new(Task {
+                future: RefCell::new(Some(Box::pin(task))),
                 waker: Waker::from(header.clone()),
                 header,
-            }
+            })
         });
         let waker = tasks
             .get(id)
@@ -124,42 +126,31 @@ impl Core {
 
     /// Polls task `id` once; drops it if it completed.
     fn poll_task(&self, id: TaskId) {
-        let (mut future, waker) = {
-            let mut tasks = self.tasks.borrow_mut();
-            // A stale id: the task finished or was dropped after being woken.
-            let Some(task) = tasks.get_mut(id) else {
-                return;
-            };
-            let Some(future) = task.future.take() else {
-                return;
-            };
-            task.header.mark_dequeued();
-            (future, task.waker.clone())
+        // A stale id: the task finished or was dropped after being woken.
+        let Some(task) = self.tasks.borrow().get(id).cloned() else {
+            return;
         };
+        // No slab borrow is held from here on: the task may spawn, wake, or
+        // drop other tasks. Its own future cannot be reached while polled.
+        let mut future = task.future.borrow_mut();
+        let Some(running) = future.as_mut() else {
+            return;
+        };
+        task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
         self.reactor.reset_budget();
-        // No borrow is held: the task may spawn, wake, or drop other tasks.
         // `task::wrap` catches panics, so this never unwinds.
-        let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
-        let mut tasks = self.tasks.borrow_mut();
-        match poll {
-            Poll::Pending => {
-                if let Some(task) = tasks.get_mut(id) {
-                    task.future = Some(future);
-                }
-            }
-            Poll::Ready(()) => {
-                let task = tasks.remove(id);
-                drop(tasks);
-                if let Some(task) = &task {
-                    task.header.retire();
-                }
-                // Drop the future after releasing the borrow: its `Drop`
-                // may spawn.
-                drop(future);
-                drop(task);
-            }
+        if running.as_mut().poll(&mut Context::from_waker(&task.waker)).is_pending() {
+            return;
         }
+        let finished = future.take();
+        drop(future);
+        task.header.retire();
+        let removed = self.tasks.borrow_mut().remove(id);
+        // Drop the future after releasing every borrow: its `Drop` may
+        // spawn, or wake anything.
+        drop(finished);
+        drop(removed);
     }
 
     /// One tick: poll up to [`MAX_POLLS_PER_TICK`] queued tasks (the main
