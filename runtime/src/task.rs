@@ -359,10 +359,13 @@ impl From<JoinError> for std::io::Error {
     }
 }
 
-/// Lets the other ready tasks run before this one continues.
+/// Lets the other ready tasks, I/O and timers run before this one
+/// continues.
 ///
-/// The task is queued at the back of the run queue and polled again after
-/// everything that was already ready.
+/// The task is woken again only after the runtime's next reactor turn: it
+/// runs after every task that was already ready and every task that the
+/// turn's I/O events and due timers woke. (Outside this runtime, say under
+/// another executor, it simply wakes itself and returns `Pending` once.)
 ///
 /// # Examples
 ///
@@ -391,7 +394,10 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        match context::try_current() {
+            Some(core) => core.reactor.defer(cx.waker()),
+            None => cx.waker().wake_by_ref(),
+        }
         Poll::Pending
     }
 }

@@ -10,8 +10,8 @@
 //!    until the next timer deadline, else until an event arrives. The turn
 //!    wakes the tasks whose sockets became ready; wakers from other threads
 //!    ring the eventfd, which ends a blocking turn.
-//! 3. Fire due timers, and move the ids woken from other threads onto the
-//!    local queue.
+//! 3. Fire due timers, move the ids woken from other threads onto the
+//!    local queue, and wake the tasks that yielded during the tick.
 //!
 //! The future given to `block_on` is not a spawned task: it lives on
 //! `block_on`'s stack, and its waker queues the reserved id [`MAIN_TASK`].
@@ -140,7 +140,11 @@ impl Core {
         self.polls.set(self.polls.get() + 1);
         self.reactor.reset_budget();
         // `task::wrap` catches panics, so this never unwinds.
-        if running.as_mut().poll(&mut Context::from_waker(&task.waker)).is_pending() {
+        if running
+            .as_mut()
+            .poll(&mut Context::from_waker(&task.waker))
+            .is_pending()
+        {
             return;
         }
         let finished = future.take();
@@ -170,17 +174,20 @@ impl Core {
             }
         }
 
-        let timeout =
-            if !self.run_queue.borrow().is_empty() || !self.shared.remote_queue.looks_empty() {
-                Some(Duration::ZERO)
-            } else {
-                self.timers.next_timeout()
-            };
+        let more_to_run = !self.run_queue.borrow().is_empty()
+            || !self.shared.remote_queue.looks_empty()
+            || self.reactor.has_deferred();
+        let timeout = if more_to_run {
+            Some(Duration::ZERO)
+        } else {
+            self.timers.next_timeout()
+        };
         if self.reactor.turn(timeout) {
             self.shared.acknowledge_ring();
         }
         self.timers.fire_due();
         self.shared.remote_queue.drain(|id| self.schedule(id));
+        self.reactor.wake_deferred();
         None
     }
 
@@ -339,6 +346,7 @@ impl Drop for Runtime {
         }
         drop(tasks);
         self.core.run_queue.borrow_mut().clear();
+        self.core.reactor.clear_deferred();
         self.core.shared.remote_queue.drain(drop);
         self.core.timers.clear();
     }
