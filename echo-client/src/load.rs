@@ -2,14 +2,15 @@
 //! server and verify every echoed byte.
 //!
 //! Each connection runs two tasks on the runtime: a writer that sends
-//! messages while fewer than `depth` are unanswered, and a reader that reads
-//! each echo, checks it byte for byte against what was sent, and records the
+//! messages while fewer than `depth` are unanswered (so exactly `depth` are
+//! in flight), and a reader that reads each echo, checks it byte for byte against what was sent, and records the
 //! round-trip latency. Message contents come from a per-connection
 //! pseudo-random stream, so the reader regenerates the expected bytes
 //! instead of keeping copies. Latencies go into a fixed-size log-linear
 //! histogram, so memory does not grow with the run's length.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::rc::Rc;
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
-use runtime::sync::mpsc;
+use runtime::sync::Notify;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -178,21 +179,20 @@ async fn connection(
         .map_err(|e| format!("connection {id}: cannot connect to {}: {e}", config.addr))?;
     let _ = stream.set_nodelay(true);
     let stream = Rc::new(stream);
-    // The send instants of the messages in flight; its capacity is the depth.
-    let (sent, mut in_flight) = mpsc::channel::<Instant>(config.depth);
+    let window = Rc::new(Window::new(config.depth));
     let writer = runtime::spawn(write_messages(
         id,
         stream.clone(),
         config.size,
         stop_at,
-        sent,
+        window.clone(),
     ));
 
     let mut expected = MessageStream::new(id);
     let mut message = vec![0; config.size];
     let mut want = vec![0; config.size];
     let mut reader = &*stream;
-    while let Some(sent_at) = in_flight.recv().await {
+    while let Some(sent_at) = window.oldest().await {
         if let Err(e) = reader.read_exact(&mut message).await {
             writer.abort();
             return Err(format!("connection {id}: reading an echo: {e}"));
@@ -211,6 +211,7 @@ async fn connection(
         }
         shared.latency.borrow_mut().record(sent_at.elapsed());
         shared.messages.set(shared.messages.get() + 1);
+        window.echoed();
     }
     writer.await.map_err(|e| e.to_string())??;
     // Everything sent came back; the server must now see EOF and close.
@@ -225,29 +226,96 @@ async fn connection(
     }
 }
 
-/// Sends messages until `stop_at`, each once a slot in `sent` is free.
+/// Sends messages until `stop_at`, each once the window has room.
 async fn write_messages(
     id: u64,
     stream: Rc<TcpStream>,
     size: usize,
     stop_at: Instant,
-    sent: mpsc::Sender<Instant>,
+    window: Rc<Window>,
 ) -> Result<(), String> {
     let mut source = MessageStream::new(id);
     let mut message = vec![0; size];
     let mut writer = &*stream;
+    let mut result = Ok(());
     while Instant::now() < stop_at {
-        // Waits while `depth` messages are unanswered.
-        if sent.send(Instant::now()).await.is_err() {
-            return Ok(()); // the reader stopped; it reports why
-        }
+        window.room().await;
+        window.sent(Instant::now());
         source.fill(&mut message);
-        writer
-            .write_all(&message)
-            .await
-            .map_err(|e| format!("connection {id}: sending: {e}"))?;
+        if let Err(e) = writer.write_all(&message).await {
+            result = Err(format!("connection {id}: sending: {e}"));
+            break;
+        }
     }
-    Ok(())
+    window.close();
+    result
+}
+
+/// The messages of one connection that were sent and not yet echoed: at
+/// most `depth` of them, so exactly `depth` are in flight while the
+/// connection is busy.
+#[derive(Debug)]
+struct Window {
+    /// Messages allowed in flight.
+    depth: usize,
+    /// Send instants of the messages in flight, oldest first.
+    in_flight: RefCell<VecDeque<Instant>>,
+    /// No more messages will be sent.
+    closed: Cell<bool>,
+    /// Wakes the writer when an echo came back.
+    freed: Notify,
+    /// Wakes the reader when a message was sent or the writer stopped.
+    changed: Notify,
+}
+
+impl Window {
+    /// An empty window for `depth` messages.
+    fn new(depth: usize) -> Window {
+        Window {
+            depth,
+            in_flight: RefCell::new(VecDeque::with_capacity(depth)),
+            closed: Cell::new(false),
+            freed: Notify::new(),
+            changed: Notify::new(),
+        }
+    }
+
+    /// Waits until another message may be sent.
+    async fn room(&self) {
+        while self.in_flight.borrow().len() >= self.depth {
+            self.freed.notified().await;
+        }
+    }
+
+    /// Records a message sent at `at`.
+    fn sent(&self, at: Instant) {
+        self.in_flight.borrow_mut().push_back(at);
+        self.changed.notify_one();
+    }
+
+    /// Records that no more messages will be sent.
+    fn close(&self) {
+        self.closed.set(true);
+        self.changed.notify_one();
+    }
+
+    /// The send instant of the oldest message in flight, waiting for one;
+    /// `None` once the writer stopped and every echo came back.
+    async fn oldest(&self) -> Option<Instant> {
+        loop {
+            let oldest = self.in_flight.borrow().front().copied();
+            if oldest.is_some() || self.closed.get() {
+                return oldest;
+            }
+            self.changed.notified().await;
+        }
+    }
+
+    /// Records that the oldest message's echo came back.
+    fn echoed(&self) {
+        self.in_flight.borrow_mut().pop_front();
+        self.freed.notify_one();
+    }
 }
 
 /// The bytes of one connection's messages: a xorshift stream seeded by the
