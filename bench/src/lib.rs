@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod tokio_echo;
+
 /// Rounds per benchmark; the median is reported.
 pub const ROUNDS: usize = 5;
 

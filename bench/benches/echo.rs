@@ -1,0 +1,131 @@
+//! TCP echo over loopback, our server beside tokio's: one connection
+//! ping-pong (latency per round trip) and 64 connections with one message
+//! in flight each (throughput).
+//!
+//! Each server runs on its own thread in this process: ours is
+//! `echo_server::serve` on our runtime, tokio's is
+//! `bench::tokio_echo::serve` on tokio's `current_thread` runtime. The load
+//! is the same for both: a fixed number of 512-byte messages sent and read
+//! back (and checked) by tasks on our runtime on the main thread, timed from
+//! the first message to the last echo.
+//!
+//! Run with `cargo bench -p bench --bench echo`. The servers and the load
+//! share the machine's cores, unpinned; `bench/run.sh` is the pinned,
+//! out-of-process version of the same measurement.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bench::compare;
+use runtime::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Bytes per message.
+const SIZE: usize = 512;
+/// Round trips per round on the single connection.
+const ROUND_TRIPS: u64 = 20_000;
+/// Connections of the throughput benchmark.
+const CONNS: usize = 64;
+/// Messages per connection per round of the throughput benchmark.
+const MESSAGES_PER_CONN: u64 = 2_000;
+
+fn main() {
+    println!(
+        "echo benchmarks over loopback: median of {} interleaved rounds",
+        bench::ROUNDS
+    );
+    let ours = start_our_server();
+    let tokio = start_tokio_server();
+    compare(
+        "1 connection: 512 B round trip",
+        ROUND_TRIPS,
+        || load(ours, 1, ROUND_TRIPS),
+        || load(tokio, 1, ROUND_TRIPS),
+    );
+    compare(
+        "64 connections, depth 1: 512 B messages",
+        CONNS as u64 * MESSAGES_PER_CONN,
+        || load(ours, CONNS, MESSAGES_PER_CONN),
+        || load(tokio, CONNS, MESSAGES_PER_CONN),
+    );
+}
+
+/// Starts `echo_server::serve` on our runtime on a thread of its own (left
+/// running until the process exits) and returns its address.
+fn start_our_server() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime::block_on(async move {
+            let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+            tx.send(listener.local_addr()?).unwrap();
+            let config = echo_server::Config {
+                quiet: true,
+                ..echo_server::Config::default()
+            };
+            echo_server::serve(listener, config).await
+        })
+    });
+    rx.recv().expect("our echo server did not start")
+}
+
+/// Starts the tokio echo server on tokio's `current_thread` runtime on a
+/// thread of its own (left running until the process exits) and returns its
+/// address.
+fn start_tokio_server() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        bench::tokio_runtime().block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            tx.send(listener.local_addr()?).unwrap();
+            bench::tokio_echo::serve(listener, true).await
+        })
+    });
+    rx.recv().expect("tokio's echo server did not start")
+}
+
+/// Opens `conns` connections to `addr`, then sends `per_conn` messages on
+/// each, one in flight at a time, checking every echo. Returns the time from
+/// the first message to the last echo (connecting and closing not counted).
+fn load(addr: SocketAddr, conns: usize, per_conn: u64) -> Duration {
+    let rt = runtime::Runtime::new().expect("cannot build our runtime");
+    rt.block_on(async move {
+        let mut streams = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            let stream = runtime::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            streams.push(Rc::new(stream));
+        }
+        let start = Instant::now();
+        let tasks: Vec<_> = streams
+            .iter()
+            .enumerate()
+            .map(|(i, stream)| runtime::spawn(ping_pong(stream.clone(), i as u8, per_conn)))
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        for stream in streams {
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            (&*stream).read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty(), "the server sent bytes nobody sent");
+        }
+        elapsed
+    })
+}
+
+/// Sends `count` messages of [`SIZE`] bytes on `stream`, each after the echo
+/// of the previous one came back intact.
+async fn ping_pong(stream: Rc<runtime::net::TcpStream>, seed: u8, count: u64) {
+    let mut message = [0; SIZE];
+    let mut echo = [0; SIZE];
+    let mut s = &*stream;
+    for i in 0..count {
+        message[0] = seed;
+        message[1..9].copy_from_slice(&i.to_le_bytes());
+        s.write_all(&message).await.unwrap();
+        s.read_exact(&mut echo).await.unwrap();
+        assert_eq!(message, echo, "the echo differs");
+    }
+}

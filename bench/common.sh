@@ -1,0 +1,148 @@
+# Shared by bench/run.sh and bench/measure.sh: building, starting and
+# stopping the two echo servers, reading a process's CPU time and memory.
+# Sourced, not run.
+
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+RESULTS=${RESULTS:-$BENCH_DIR/results}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
+OURS_BIN=$TARGET/echo-server
+TOKIO_BIN=$TARGET/tokio-echo-server
+CLIENT_BIN=$TARGET/echo-client
+IDLE_BIN=$TARGET/idle-conns
+# Cores: the server on one, the load on the other.
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+# A scratch directory, removed on exit; processes we started are killed.
+# It lives under RESULTS, not /tmp, which other jobs on a shared machine
+# may clean.
+mkdir -p "$RESULTS"
+WORK=$(mktemp -d "$RESULTS/.work.XXXXXX")
+STARTED_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+die() {
+    echo "${0##*/}: $*" >&2
+    exit 1
+}
+
+# Builds the servers, the client and the helpers in release mode.
+build() {
+    echo "building (release)..." >&2
+    (cd "$ROOT" && cargo build --release --quiet -p echo-server -p echo-client -p bench --bins)
+}
+
+# The command of server $1, in SERVER_CMD: ours, ours-noidle (ours with
+# `--idle-timeout 0`: no idle timer) or tokio.
+server_cmd() {
+    case $1 in
+        ours) SERVER_CMD=("$OURS_BIN") ;;
+        ours-noidle) SERVER_CMD=("$OURS_BIN" --idle-timeout 0) ;;
+        tokio) SERVER_CMD=("$TOKIO_BIN") ;;
+        *) die "unknown server $1" ;;
+    esac
+}
+
+# start_server NAME WAIT_SECS [WRAPPER...]: starts server NAME (see
+# server_cmd), quiet, on a free loopback port, under WRAPPER (for example
+# `taskset -c 0` or `valgrind ...`), and waits up to WAIT_SECS for its
+# `listening on` line. Sets SERVER_PID and SERVER_ADDR. The wrapper must
+# exec the server (taskset and valgrind do), so SERVER_PID is the server.
+start_server() {
+    local name=$1 wait=$2
+    shift 2
+    server_cmd "$name"
+    # A new file each time: a stale `listening on` line must not be read.
+    local out err
+    out=$(mktemp "$WORK/$name.XXXXXX.out")
+    err=${out%.out}.err
+    "$@" "${SERVER_CMD[@]}" --quiet --addr 127.0.0.1:0 >"$out" 2>"$err" &
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    local tries=$((wait * 10))
+    SERVER_ADDR=
+    while ((tries-- > 0)); do
+        SERVER_ADDR=$(sed -n 's/^listening on //p' "$out" | head -n 1)
+        [[ -n $SERVER_ADDR ]] && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || die "$name server exited: $(cat "$err")"
+        sleep 0.1
+    done
+    die "$name server did not say where it listens within $wait s"
+}
+
+# Stops the server started last (SIGTERM, then SIGKILL after 30 s) and
+# waits for it.
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local tries=300
+    while kill -0 "$SERVER_PID" 2>/dev/null && ((tries-- > 0)); do
+        sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# run_load CONNS DURATION [WRAPPER...]: runs `echo-client bench` against
+# the server, 512-byte messages (SIZE), one in flight per connection, with
+# a timeout; prints its report. Fails if the client reports errors.
+run_load() {
+    local conns=$1 duration=$2
+    shift 2
+    timeout $((${duration%.*} + 60)) "$@" "$CLIENT_BIN" --addr "$SERVER_ADDR" bench \
+        --conns "$conns" --size "${SIZE:-512}" --duration "$duration" --depth 1 </dev/null
+}
+
+# CPU time of process $1 in nanoseconds, summed over its threads (from
+# /proc/PID/task/*/schedstat: nanosecond resolution).
+cpu_ns() {
+    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# User and system CPU time of process $1 in clock ticks (fields 14 and 15
+# of /proc/PID/stat), as "UTIME STIME".
+cpu_ticks() {
+    sed 's/.*) //' /proc/"$1"/stat | awk '{ print $12, $13 }'
+}
+
+# Resident memory of process $1 in KiB.
+rss_kib() {
+    awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
+}
+
+# The messages count from an `echo-client bench` report on stdin.
+messages_of() {
+    sed -n 's/^\([0-9]*\) messages of .*/\1/p' | head -n 1
+}
+
+# Writes what was measured on, and with what, to $RESULTS/env-$1.txt.
+describe_env() {
+    mkdir -p "$RESULTS"
+    {
+        echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "nproc: $(nproc)"
+        lscpu | grep -v '^Flags' | head -n 20
+        echo "kernel: $(uname -r)"
+        echo "memory: $(awk '/^MemTotal:/ { print $2, $3 }' /proc/meminfo)"
+        echo "rustc: $(rustc -V)"
+        echo "tokio: $(grep -A1 '^name = "tokio"$' "$ROOT/Cargo.lock" | sed -n 's/version = //p')"
+        command -v valgrind >/dev/null && echo "valgrind: $(valgrind --version)"
+        command -v strace >/dev/null && echo "strace: $(strace -V | head -n 1)"
+        if [[ -n ${BENCH_SOURCE:-} ]]; then
+            echo "source: $BENCH_SOURCE"
+        else
+            echo "git: $(cd "$ROOT" && git rev-parse --short HEAD);" \
+                "changed or new: $(cd "$ROOT" && git status --porcelain | awk '{ print $2 }' | tr '\n' ' ')"
+        fi
+        echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$RESULTS/env-$1.txt" 2>&1
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Per-message costs of the two echo servers, ours beside tokio's:
+#
+#   bench/measure.sh [callgrind] [strace] [memory]     (default: all three)
+#
+# callgrind  user-space instructions per echoed message: each server runs
+#            under `valgrind --tool=callgrind` (pinned to core SERVER_CPU)
+#            while `echo-client bench --conns CONNS --size 512 --duration
+#            DURATION` loads it from core CLIENT_CPU; (Ir of that run - Ir
+#            of a run with no load, started and stopped the same way) /
+#            messages echoed. Also writes the top functions by Ir of each
+#            server under load (results/callgrind-<server>.txt). Ours
+#            runs a third time with `--idle-timeout 0` (ours-noidle), to
+#            tell the runtime's cost from the idle timer's.
+# strace     syscalls per echoed message by kind: `strace -c -f` attached to
+#            the running server for the duration of the same load (without
+#            valgrind); the `errors` column counts reads that returned
+#            EAGAIN.
+# memory     RSS growth per idle connection: VmRSS of the server before and
+#            after `idle-conns` opens IDLE_CONNS (10,000) connections that
+#            send nothing, divided by IDLE_CONNS; fd limit raised first.
+#
+# Each measurement runs MEASURE_ROUNDS (3) rounds per server, interleaved;
+# the summary gives the median and every round. Writes
+# bench/results/measure.tsv, measure.txt, measure.json and echo.svg.
+#
+# Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS,
+# SERVER_CPU, CLIENT_CPU, RESULTS, CARGO_TARGET_DIR.
+
+source "$(dirname "$0")/common.sh"
+
+MEASURE_ROUNDS=${MEASURE_ROUNDS:-3}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-50}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+parts=("$@")
+((${#parts[@]})) || parts=(callgrind strace memory)
+
+command -v taskset >/dev/null || die "taskset is missing (apt-get install util-linux)"
+command -v python3 >/dev/null || die "python3 is missing"
+for part in "${parts[@]}"; do
+    case $part in
+        callgrind)
+            command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
+                die "valgrind is missing: run 'apt-get update && apt-get install -y valgrind'"
+            ;;
+        strace)
+            command -v strace >/dev/null ||
+                die "strace is missing: run 'apt-get update && apt-get install -y strace'"
+            ;;
+        memory) ;;
+        *) die "unknown measurement $part (callgrind, strace or memory)" ;;
+    esac
+done
+
+build
+describe_env measure
+mkdir -p "$RESULTS"
+raw=$RESULTS/measure.tsv
+: >"$raw"
+
+# The total Ir of a callgrind output file.
+total_ir() {
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+# Instructions: a no-load run and a loaded run under callgrind.
+measure_callgrind() {
+    local server=$1 round=$2 base=$WORK/cg-$1-base.out load=$RESULTS/callgrind-$1.out report
+    local valgrind=(taskset -c "$SERVER_CPU" valgrind --tool=callgrind --quiet)
+    start_server "$server" 60 "${valgrind[@]}" --callgrind-out-file="$base"
+    sleep 1
+    stop_server
+    start_server "$server" 60 "${valgrind[@]}" --callgrind-out-file="$load"
+    report=$(run_load "$CONNS" "$DURATION" taskset -c "$CLIENT_CPU") ||
+        die "the load against $server under callgrind failed: $report"
+    stop_server
+    local messages
+    messages=$(messages_of <<<"$report")
+    printf 'callgrind\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$messages" \
+        "$(total_ir "$load")" "$(total_ir "$base")" >>"$raw"
+    echo "callgrind $server round $round: $messages messages," \
+        "Ir $(total_ir "$load") under load, $(total_ir "$base") without" >&2
+    # Self cost per function (inlined code counts for the function it was
+    # inlined into), summed over the source files it came from.
+    callgrind_annotate --auto=no --threshold=100 "$load" >"$WORK/annotate.txt"
+    python3 "$BENCH_DIR/report.py" top-functions "$WORK/annotate.txt" 25 "$messages" \
+        >"$RESULTS/callgrind-$server.txt"
+}
+
+# Syscalls: strace -c attached for the duration of the load.
+measure_strace() {
+    local server=$1 round=$2 table=$RESULTS/strace-$1-$2.txt report tracer
+    start_server "$server" 10 taskset -c "$SERVER_CPU"
+    timeout $((DURATION + 120)) strace -c -f -p "$SERVER_PID" -o "$table" 2>/dev/null &
+    tracer=$!
+    STARTED_PIDS+=("$tracer")
+    sleep 1 # let strace attach
+    report=$(run_load "$CONNS" "$DURATION" taskset -c "$CLIENT_CPU") ||
+        die "the load against $server under strace failed: $report"
+    kill -INT "$tracer"
+    wait "$tracer" || true
+    stop_server
+    local messages
+    messages=$(messages_of <<<"$report")
+    printf 'strace\t%s\t%s\t%s\t%s\n' "$server" "$round" "$messages" "${table##*/}" >>"$raw"
+    echo "strace $server round $round: $messages messages" >&2
+}
+
+# Memory: VmRSS before and after IDLE_CONNS idle connections.
+measure_memory() {
+    local server=$1 round=$2 before after holder fds0 tries
+    # Both the server and the helper need IDLE_CONNS descriptors and more.
+    ulimit -n "$(ulimit -Hn)"
+    (($(ulimit -n) > IDLE_CONNS + 100)) ||
+        die "the fd limit ($(ulimit -n)) is too low for $IDLE_CONNS connections"
+    start_server "$server" 10 taskset -c "$SERVER_CPU"
+    sleep 0.5
+    before=$(rss_kib "$SERVER_PID")
+    fds0=$(ls /proc/"$SERVER_PID"/fd | wc -l)
+    mkfifo "$WORK/hold"
+    timeout 300 taskset -c "$CLIENT_CPU" "$IDLE_BIN" --addr "$SERVER_ADDR" --conns "$IDLE_CONNS" \
+        <"$WORK/hold" >"$WORK/idle.out" &
+    holder=$!
+    STARTED_PIDS+=("$holder")
+    exec 3>"$WORK/hold" # keeps the helper's stdin open until closed below
+    # Wait until the server holds every connection (60 s at most).
+    tries=600
+    while (($(ls /proc/"$SERVER_PID"/fd | wc -l) < fds0 + IDLE_CONNS)); do
+        ((tries-- > 0)) || die "$server holds only $(($(ls /proc/"$SERVER_PID"/fd | wc -l) - fds0)) connections"
+        kill -0 "$holder" 2>/dev/null || die "idle-conns failed against $server"
+        sleep 0.1
+    done
+    sleep 1
+    after=$(rss_kib "$SERVER_PID")
+    exec 3>&-
+    wait "$holder" || true
+    rm -f "$WORK/hold"
+    stop_server
+    printf 'memory\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$IDLE_CONNS" "$before" "$after" >>"$raw"
+    echo "memory $server round $round: VmRSS $before KiB -> $after KiB with $IDLE_CONNS idle connections" >&2
+}
+
+for part in "${parts[@]}"; do
+    for ((round = 1; round <= MEASURE_ROUNDS; round++)); do
+        if ((round % 2)); then order=(ours tokio); else order=(tokio ours); fi
+        # Instructions of ours without its idle timer too: what the
+        # runtime itself costs, apart from that feature of the server.
+        [[ $part == callgrind ]] && order+=(ours-noidle)
+        for server in "${order[@]}"; do
+            "measure_$part" "$server" "$round"
+        done
+    done
+done
+
+python3 "$BENCH_DIR/report.py" summarize-measure "$RESULTS" | tee "$RESULTS/measure.txt"
+python3 "$BENCH_DIR/report.py" chart "$RESULTS"
+echo "wrote $RESULTS/measure.txt, $RESULTS/measure.json, $RESULTS/callgrind-*.txt and $RESULTS/echo.svg"

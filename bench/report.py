@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Parsing, summaries and the chart for bench/run.sh and bench/measure.sh.
+
+    report.py parse-run SCENARIO ROUND SERVER CPU_NS "U0 S0" "U1 S1" < report
+    report.py summarize-run RESULTS CLK_TCK
+    report.py summarize-measure RESULTS
+    report.py top-functions ANNOTATE_OUTPUT N MESSAGES
+    report.py chart RESULTS
+
+Only the standard library; every figure printed comes from a file the
+scripts wrote from a measurement.
+"""
+
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+SERVERS = ("ours", "tokio")
+
+
+def duration_us(text):
+    """Microseconds in a Rust `Debug` duration: `38.2µs`, `1.2ms`, `500ns`, `2s`."""
+    m = re.fullmatch(r"([0-9.]+)(ns|µs|us|ms|s)", text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r}")
+    scale = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def parse_client_report(text):
+    """The figures of an `echo-client bench` report."""
+    m = re.search(r"^(\d+) messages of \d+ B in ([0-9.]+) s: ([0-9.]+) msg/s", text, re.M)
+    if not m:
+        raise SystemExit(f"report.py: no figures in the client's report:\n{text}")
+    lat = re.search(r"^latency: p50 (\S+)\s+p99 (\S+)\s+p999 (\S+)", text, re.M)
+    errors = re.search(r"^errors: (\d+)", text, re.M)
+    if not lat or not errors or errors.group(1) != "0":
+        raise SystemExit(f"report.py: the client reported errors:\n{text}")
+    return {
+        "messages": int(m.group(1)),
+        "seconds": float(m.group(2)),
+        "msg_per_s": float(m.group(3)),
+        "p50": duration_us(lat.group(1)),
+        "p99": duration_us(lat.group(2)),
+        "p999": duration_us(lat.group(3)),
+    }
+
+
+def parse_run(args):
+    scenario, rnd, server, cpu_ns, ticks0, ticks1 = args
+    r = parse_client_report(sys.stdin.read())
+    u0, s0 = map(int, ticks0.split())
+    u1, s1 = map(int, ticks1.split())
+    row = [scenario, rnd, server, r["messages"], r["seconds"], r["msg_per_s"],
+           r["p50"], r["p99"], r["p999"], cpu_ns, u1 - u0, s1 - s0]
+    print("\t".join(str(x) for x in row))
+
+
+def spread(values):
+    """(max - min) / median, in percent."""
+    med = statistics.median(values)
+    return 100.0 * (max(values) - min(values)) / med if med else 0.0
+
+
+def summarize_run(args):
+    results, clk_tck = Path(args[0]), int(args[1])
+    lines = (results / "run.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+    # Derived per-run figures.
+    metrics = {
+        "msg_per_s": ("throughput", "msg/s", lambda r: float(r["msg_per_s"])),
+        "p50": ("latency p50", "us", lambda r: float(r["p50"])),
+        "p99": ("latency p99", "us", lambda r: float(r["p99"])),
+        "cpu_us_per_msg": ("server CPU per message", "us",
+                           lambda r: int(r["cpu_ns"]) / int(r["messages"]) / 1000),
+        "user_us_per_msg": ("  of which user", "us",
+                            lambda r: int(r["utime_ticks"]) * 1e6 / clk_tck / int(r["messages"])),
+        "sys_us_per_msg": ("  of which system", "us",
+                           lambda r: int(r["stime_ticks"]) * 1e6 / clk_tck / int(r["messages"])),
+    }
+    summary = {}
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        out = summary[scenario] = {}
+        rounds = sorted({int(r["round"]) for r in rows if r["scenario"] == scenario})
+        print(f"\n== {scenario}: {len(rounds)} rounds ==")
+        print(f"{'figure':<26}{'ours median':>14}{'tokio median':>14}"
+              f"{'ours/tokio':>12}{'ours spread':>13}{'tokio spread':>14}")
+        for key, (label, unit, get) in metrics.items():
+            per = {s: {int(r["round"]): get(r) for r in rows
+                       if r["scenario"] == scenario and r["server"] == s} for s in SERVERS}
+            ratios = [per["ours"][k] / per["tokio"][k] for k in rounds
+                      if k in per["ours"] and k in per["tokio"] and per["tokio"][k]]
+            entry = {
+                s: {"median": statistics.median(per[s].values()),
+                    "min": min(per[s].values()), "max": max(per[s].values()),
+                    "spread_pct": spread(list(per[s].values())),
+                    "rounds": [per[s][k] for k in sorted(per[s])]}
+                for s in SERVERS
+            }
+            entry["ratio_median"] = statistics.median(ratios)
+            entry["ratios"] = ratios
+            entry["unit"] = unit
+            out[key] = entry
+            print(f"{label + ' (' + unit + ')':<26}{entry['ours']['median']:>14.2f}"
+                  f"{entry['tokio']['median']:>14.2f}{entry['ratio_median']:>12.3f}"
+                  f"{entry['ours']['spread_pct']:>12.1f}%{entry['tokio']['spread_pct']:>13.1f}%")
+        ratios = ", ".join(f"{x:.3f}" for x in out["cpu_us_per_msg"]["ratios"])
+        print(f"per-round ratios of CPU per message: {ratios}")
+        ratios = ", ".join(f"{x:.3f}" for x in out["msg_per_s"]["ratios"])
+        print(f"per-round ratios of throughput:      {ratios}")
+    print("\nours/tokio is the median of the per-round ratios; spread is (max - min) / median.")
+    (results / "run.json").write_text(json.dumps(summary, indent=1))
+
+
+def parse_strace(path):
+    """{syscall: (calls, errors)} from an `strace -c` table."""
+    calls = {}
+    for line in Path(path).read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and re.fullmatch(r"[0-9.]+", fields[0]) and fields[-1] != "total":
+            name = fields[-1]
+            n = int(fields[3])
+            errors = int(fields[4]) if len(fields) == 6 else 0
+            calls[name] = (n, errors)
+    return calls
+
+
+SYSCALL_KINDS = {
+    "read": ("read", "recvfrom", "recvmsg", "readv"),
+    "write": ("write", "sendto", "sendmsg", "writev"),
+    "epoll_wait": ("epoll_wait", "epoll_pwait", "epoll_pwait2"),
+    "epoll_ctl": ("epoll_ctl",),
+}
+
+
+def summarize_measure(args):
+    results = Path(args[0])
+    lines = (results / "measure.tsv").read_text().splitlines()
+    rows = [line.split("\t") for line in lines]
+    summary = {"callgrind": {}, "strace": {}, "memory": {}}
+    for s in SERVERS + ("ours-noidle",):
+        # callgrind: kind, server, round, messages, load Ir, baseline Ir
+        cg = [r for r in rows if r[0] == "callgrind" and r[1] == s]
+        per = [(int(r[4]) - int(r[5])) / int(r[3]) for r in cg]
+        if per:
+            summary["callgrind"][s] = {
+                "instr_per_msg": statistics.median(per), "rounds": per,
+                "messages": [int(r[3]) for r in cg], "load_ir": [int(r[4]) for r in cg],
+                "baseline_ir": [int(r[5]) for r in cg]}
+        # strace: kind, server, round, messages, table file
+        st = [r for r in rows if r[0] == "strace" and r[1] == s]
+        if st:
+            kinds = {}
+            for r in st:
+                table, messages = parse_strace(results / r[4]), int(r[3])
+                counted = set()
+                for kind, names in SYSCALL_KINDS.items():
+                    n = sum(table.get(x, (0, 0))[0] for x in names)
+                    e = sum(table.get(x, (0, 0))[1] for x in names)
+                    counted.update(names)
+                    kinds.setdefault(kind, []).append(n / messages)
+                    kinds.setdefault(kind + " errors", []).append(e / messages)
+                other = sum(n for name, (n, _) in table.items() if name not in counted)
+                kinds.setdefault("other", []).append(other / messages)
+                total = sum(n for n, _ in table.values())
+                kinds.setdefault("total", []).append(total / messages)
+                names = ", ".join(f"{k} {n}" for k, (n, _) in sorted(table.items()))
+                kinds.setdefault("tables", []).append(f"{messages} messages: {names}")
+            summary["strace"][s] = {
+                k: ({"median": statistics.median(v), "rounds": v} if k != "tables" else v)
+                for k, v in kinds.items()}
+        # memory: kind, server, round, conns, rss before KiB, rss after KiB
+        mem = [r for r in rows if r[0] == "memory" and r[1] == s]
+        per = [(int(r[5]) - int(r[4])) * 1024 / int(r[3]) for r in mem]
+        if per:
+            summary["memory"][s] = {
+                "bytes_per_conn": statistics.median(per), "rounds": per,
+                "rss_before_kib": [int(r[4]) for r in mem],
+                "rss_after_kib": [int(r[5]) for r in mem], "conns": int(mem[0][3])}
+
+    def both(section, get, fmt):
+        o = get(summary[section].get("ours")) if summary[section].get("ours") else None
+        t = get(summary[section].get("tokio")) if summary[section].get("tokio") else None
+        ratio = f"{o / t:.3f}" if o is not None and t else "-"
+        show = lambda v: fmt.format(v) if v is not None else "-"
+        return f"{show(o):>14}{show(t):>14}{ratio:>12}"
+
+    print(f"{'figure':<40}{'ours':>14}{'tokio':>14}{'ours/tokio':>12}")
+    cg = summary["callgrind"]
+    if cg:
+        print(f"{'user instructions per message':<40}"
+              + both("callgrind", lambda x: x["instr_per_msg"], "{:.0f}"))
+        if "ours-noidle" in cg and "tokio" in cg:
+            o, t = cg["ours-noidle"]["instr_per_msg"], cg["tokio"]["instr_per_msg"]
+            print(f"{'  ours with --idle-timeout 0':<40}{o:>14.0f}{t:>14.0f}{o / t:>12.3f}")
+        for s in SERVERS + ("ours-noidle",):
+            if s in cg:
+                rs = ", ".join(f"{x:.0f}" for x in cg[s]["rounds"])
+                print(f"  {s} rounds: {rs} (messages {cg[s]['messages']})")
+    if summary["strace"]:
+        for kind in list(SYSCALL_KINDS) + ["read errors", "other", "total"]:
+            print(f"{'syscalls per message: ' + kind:<40}"
+                  + both("strace", lambda x: x[kind]["median"], "{:.4f}"))
+        for s in SERVERS:
+            for t in summary["strace"].get(s, {}).get("tables", []):
+                print(f"  {s}: {t}")
+    mem = summary["memory"]
+    if mem:
+        conns = next(iter(mem.values()))["conns"]
+        print(f"{'RSS growth per idle connection (B)':<40}"
+              + both("memory", lambda x: x["bytes_per_conn"], "{:.0f}"))
+        for s in SERVERS:
+            if s in mem:
+                m = mem[s]
+                rs = ", ".join(f"{b} -> {a} KiB" for b, a in zip(m["rss_before_kib"], m["rss_after_kib"]))
+                print(f"  {s}: VmRSS with {conns} idle connections: {rs}")
+    (results / "measure.json").write_text(json.dumps(summary, indent=1))
+
+
+def top_functions(args):
+    """The N functions with the most self Ir in `callgrind_annotate` output,
+    summed over the source files their inlined code came from, per message."""
+    path, n, messages = args[0], int(args[1]), int(args[2])
+    totals, total = {}, None
+    for line in Path(path).read_text().splitlines():
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
+        if not m:
+            continue
+        ir, rest = int(m.group(1).replace(",", "")), m.group(2)
+        if rest.startswith("PROGRAM TOTALS"):
+            total = ir
+            continue
+        rest = re.sub(r" \[[^\]]*\]$", "", rest)
+        function = rest.split(":", 1)[1] if ":" in rest else rest
+        totals[function] = totals.get(function, 0) + ir
+    if total is None:
+        raise SystemExit("report.py: no PROGRAM TOTALS in the callgrind_annotate output")
+    print(f"{total:,} Ir in all, {messages} messages: {total / messages:.0f} Ir per message "
+          "(startup included)")
+    print(f"{'Ir':>14} {'%':>6} {'Ir/msg':>8}  function (self cost, inlined callees included)")
+    for function, ir in sorted(totals.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"{ir:>14,} {100 * ir / total:>5.1f}% {ir / messages:>8.1f}  {function}")
+
+
+def chart(args):
+    """A bar chart of ours / tokio for each figure measured (tokio = 1)."""
+    results = Path(args[0])
+    bars = []  # (label, ours, tokio, unit, lower_is_better)
+    if (results / "run.json").exists():
+        run = json.loads((results / "run.json").read_text())
+        for scenario, figs in run.items():
+            conns = scenario.replace("conns", " conns").replace("1conn", "1 conn")
+            bars.append((f"throughput, {conns}", figs["msg_per_s"]["ours"]["median"],
+                         figs["msg_per_s"]["tokio"]["median"], "msg/s", False))
+            bars.append((f"p99 latency, {conns}", figs["p99"]["ours"]["median"],
+                         figs["p99"]["tokio"]["median"], "µs", True))
+            bars.append((f"server CPU per msg, {conns}", figs["cpu_us_per_msg"]["ours"]["median"],
+                         figs["cpu_us_per_msg"]["tokio"]["median"], "µs", True))
+    if (results / "measure.json").exists():
+        m = json.loads((results / "measure.json").read_text())
+        cg = m.get("callgrind", {})
+        if "ours" in cg and "tokio" in cg:
+            bars.append(("user instructions per msg", cg["ours"]["instr_per_msg"],
+                         cg["tokio"]["instr_per_msg"], "instr", True))
+        if "ours-noidle" in cg and "tokio" in cg:
+            bars.append(("  same, ours without idle timer", cg["ours-noidle"]["instr_per_msg"],
+                         cg["tokio"]["instr_per_msg"], "instr", True))
+        if len(m.get("strace", {})) == 2:
+            bars.append(("syscalls per msg", m["strace"]["ours"]["total"]["median"],
+                         m["strace"]["tokio"]["total"]["median"], "calls", True))
+        if len(m.get("memory", {})) == 2:
+            bars.append(("RSS per idle connection", m["memory"]["ours"]["bytes_per_conn"],
+                         m["memory"]["tokio"]["bytes_per_conn"], "B", True))
+    if not bars:
+        return
+    width, row, left, scale_w = 900, 46, 250, 420
+    top = 70
+    height = top + row * len(bars) + 40
+    biggest = max(max(o, t) / t for _, o, t, _, _ in bars if t) if bars else 1
+    unit_w = scale_w / max(biggest, 1.0)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="13">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           '<text x="10" y="22" font-size="16" font-weight="bold">Echo servers: ours vs tokio '
+           'current_thread (tokio = 1)</text>',
+           '<text x="10" y="42" fill="#555">Bars are relative to tokio; the figures are the '
+           'medians measured by bench/run.sh and bench/measure.sh.</text>',
+           f'<rect x="{left}" y="50" width="12" height="12" fill="#2b7bb9"/>'
+           f'<text x="{left + 16}" y="60">ours</text>',
+           f'<rect x="{left + 70}" y="50" width="12" height="12" fill="#bbbbbb"/>'
+           f'<text x="{left + 86}" y="60">tokio</text>']
+    for i, (label, ours, tokio, unit, lower) in enumerate(bars):
+        y = top + i * row
+        rel = ours / tokio if tokio else 0
+        better = "lower is better" if lower else "higher is better"
+        out.append(f'<text x="10" y="{y + 15}">{label}</text>')
+        out.append(f'<text x="10" y="{y + 30}" fill="#777" font-size="11">{better}</text>')
+        out.append(f'<rect x="{left}" y="{y + 2}" width="{rel * unit_w:.1f}" height="16" fill="#2b7bb9"/>')
+        out.append(f'<rect x="{left}" y="{y + 20}" width="{unit_w:.1f}" height="16" fill="#bbbbbb"/>')
+        out.append(f'<text x="{left + rel * unit_w + 6:.1f}" y="{y + 15}">{fmt(ours)} {unit} '
+                   f'({rel:.2f}×)</text>')
+        out.append(f'<text x="{left + unit_w + 6:.1f}" y="{y + 33}" fill="#555">{fmt(tokio)} {unit}</text>')
+    out.append(f'<line x1="{left + unit_w:.1f}" y1="{top - 4}" x2="{left + unit_w:.1f}" '
+               f'y2="{top + row * len(bars)}" stroke="#999" stroke-dasharray="3,3"/>')
+    out.append("</svg>")
+    (results / "echo.svg").write_text("\n".join(out) + "\n")
+
+
+def fmt(x):
+    if x >= 1000:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+if __name__ == "__main__":
+    commands = {"parse-run": parse_run, "summarize-run": summarize_run,
+                "summarize-measure": summarize_measure, "top-functions": top_functions,
+                "chart": chart}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        raise SystemExit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
