@@ -32,14 +32,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::{ready, Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::Notify;
 use runtime::task::JoinHandle;
-use runtime::time::Sleep;
 
 /// Bytes read from a connection at a time: the one buffer it may hold.
 pub const BUFFER_SIZE: usize = 16 * 1024;
@@ -258,7 +257,7 @@ impl Server {
             }
         })
         .await;
-        let closed_unfinished = connections.close_all();
+        let closed_unfinished = connections.close_all().await;
         Summary {
             connections: connections.accepted.get(),
             bytes_echoed: connections.bytes_echoed.get(),
@@ -296,19 +295,24 @@ impl Connections {
         let slot = ConnectionSlot {
             connections: this.clone(),
             number,
+            progress: Rc::default(),
         };
         let task = runtime::spawn(connection(stream, peer, config, slot));
         this.tasks.borrow_mut().insert(number, task);
     }
 
     /// Closes every open connection (their tasks are aborted, which drops
-    /// their sockets) and returns how many there were.
-    fn close_all(&self) -> usize {
-        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-        for task in tasks.values() {
-            task.abort();
-        }
-        tasks.len()
+    /// their sockets) and returns how many there were once all are gone.
+    async fn close_all(&self) -> usize {
+        let open = {
+            let tasks = self.tasks.borrow();
+            tasks.values().for_each(JoinHandle::abort);
+            tasks.len()
+        };
+        // Aborted tasks are dropped at their next turn; each one's slot
+        // then adds its bytes to the count and leaves the map.
+        self.below(1).await;
+        open
     }
 }
 
@@ -320,11 +324,15 @@ struct ConnectionSlot {
     connections: Rc<Connections>,
     /// Its number.
     number: u64,
+    /// What its echo has done, added to the server's count when it ends.
+    progress: Rc<Progress>,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let connections = &self.connections;
+        let echoed = connections.bytes_echoed.get() + self.progress.bytes.get();
+        connections.bytes_echoed.set(echoed);
         // The task's own handle: dropping it detaches, nothing more.
         let own_handle = connections.tasks.borrow_mut().remove(&self.number);
         drop(own_handle);
@@ -353,13 +361,20 @@ fn classify(e: &io::Error) -> AcceptError {
     }
 }
 
-/// Runs [`echo`] on one connection and reports how it ended.
+/// Runs [`echo`] on one connection, with an [`IdleWatch`] beside it, and
+/// reports how it ended.
 async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, slot: ConnectionSlot) {
     if !config.quiet {
         eprintln!("{peer}: connected");
     }
-    let connections = &slot.connections;
-    let result = echo(&stream, config.idle_timeout, &connections.bytes_echoed).await;
+    let stream = Rc::new(stream);
+    let watch = config
+        .idle_timeout
+        .map(|limit| IdleWatch::start(stream.clone(), slot.progress.clone(), limit));
+    let mut result = echo(&stream, &slot.progress).await;
+    if let Some(watch) = watch {
+        result = watch.stop(result);
+    }
     if !config.quiet {
         match result {
             Ok(bytes) => eprintln!("{peer}: closed, {bytes} bytes echoed"),
@@ -368,70 +383,61 @@ async fn connection(stream: TcpStream, peer: SocketAddr, config: Config, slot: C
     }
 }
 
+/// What a connection's [`echo`] has done so far, updated as it goes (so it
+/// counts even if the task is aborted).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Reads and writes completed.
+    pub operations: Cell<u64>,
+    /// Bytes echoed back.
+    pub bytes: Cell<u64>,
+}
+
+impl Progress {
+    /// Counts one completed operation that echoed `bytes`.
+    fn record(&self, bytes: usize) {
+        self.operations.set(self.operations.get() + 1);
+        self.bytes.set(self.bytes.get() + bytes as u64);
+    }
+}
+
 /// Echoes everything `stream` sends until it closes its side, then closes
-/// ours. Returns the number of bytes echoed, which are also added to
-/// `total` as they go (so they count even if the task is aborted).
+/// ours. Returns the number of bytes echoed; `progress` counts them, and
+/// every completed read and write, as they happen.
 ///
 /// The buffer is allocated only when the first data arrives, so a
-/// connection that never sends costs no buffer. With `idle_timeout`, the
-/// connection is given up when neither a read nor a write completes for
-/// that long (checked four times per period, so it ends between 1 and 1.25
-/// periods after the last progress).
+/// connection that never sends costs no buffer.
 ///
 /// # Errors
 ///
-/// The connection's error (for example, the peer reset it), or `TimedOut`
-/// when it was idle for too long.
+/// The connection's error (for example, the peer reset it).
 ///
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
 /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
 /// use runtime::net::{TcpListener, TcpStream};
+/// use echo_server::Progress;
 ///
 /// runtime::block_on(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0")?;
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (server, _) = listener.accept().await?;
-///     let idle = Some(Duration::from_secs(5));
-///     let total = std::rc::Rc::new(std::cell::Cell::new(0));
-///     let counted = total.clone();
-///     let task = runtime::spawn(async move { echo_server::echo(&server, idle, &counted).await });
+///     let progress = std::rc::Rc::new(Progress::default());
+///     let counted = progress.clone();
+///     let task = runtime::spawn(async move { echo_server::echo(&server, &counted).await });
 ///     client.write_all(b"hi").await?;
 ///     client.close().await?;
 ///     let mut back = Vec::new();
 ///     client.read_to_end(&mut back).await?;
 ///     assert_eq!(back, b"hi");
 ///     assert_eq!(task.await??, 2);
-///     assert_eq!(total.get(), 2);
+///     assert_eq!(progress.bytes.get(), 2);
 ///     std::io::Result::Ok(())
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
-pub async fn echo(
-    stream: &TcpStream,
-    idle_timeout: Option<Duration>,
-    total: &Cell<u64>,
-) -> io::Result<u64> {
-    let progress = Cell::new(0);
-    let echoing = echo_loop(stream, total, &progress);
-    let Some(limit) = idle_timeout else {
-        return echoing.await;
-    };
-    let mut echoing = pin!(echoing);
-    let mut watch = IdleWatch::new(limit);
-    poll_fn(|cx| {
-        if let Poll::Ready(result) = echoing.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        watch.poll_idle(cx, progress.get()).map(Err)
-    })
-    .await
-}
-
-/// The echo itself; counts every completed read and write in `progress`.
-async fn echo_loop(stream: &TcpStream, total: &Cell<u64>, progress: &Cell<u64>) -> io::Result<u64> {
+pub async fn echo(stream: &TcpStream, progress: &Progress) -> io::Result<u64> {
     let mut reader = stream;
     let mut writer = stream;
     stream.readable().await?;
@@ -439,69 +445,88 @@ async fn echo_loop(stream: &TcpStream, total: &Cell<u64>, progress: &Cell<u64>) 
     let mut echoed = 0;
     loop {
         let n = reader.read(&mut buf).await?;
-        progress.set(progress.get() + 1);
+        progress.record(0);
         if n == 0 {
             writer.close().await?;
             return Ok(echoed);
         }
         writer.write_all(&buf[..n]).await?;
-        progress.set(progress.get() + 1);
+        progress.record(n);
         echoed += n as u64;
-        total.set(total.get() + n as u64);
     }
 }
 
 /// Checks for progress this many times per idle limit.
 const IDLE_CHECKS: u32 = 4;
 
-/// Notices a connection that makes no progress for a whole idle limit,
-/// without reading the clock or touching a timer per operation.
+/// Closes a connection that makes no progress for a whole idle limit.
 ///
-/// Operations only bump a counter. A timer fires every quarter of the
-/// limit; the connection is idle when the counter has not moved for
-/// [`IDLE_CHECKS`] checks in a row, that is between 1 and 1.25 limits
-/// after its last progress: never early, and late by at most a quarter.
+/// It runs as a task of its own beside the echo, so the echo's hot path
+/// never touches a timer or reads the clock: it only counts operations in
+/// [`Progress`]. The watch wakes every quarter of the limit and closes the
+/// connection once the count has stood still for [`IDLE_CHECKS`] checks in
+/// a row, that is between 1 and 1.25 limits after the last progress: never
+/// early, and late by at most a quarter.
 #[derive(Debug)]
 struct IdleWatch {
-    /// The idle limit.
+    /// The watching task.
+    task: JoinHandle<()>,
+    /// Set when the watch closed the connection.
+    fired: Rc<Cell<bool>>,
+    /// The idle limit, for the error message.
     limit: Duration,
-    /// Fires at each check.
-    next_check: Sleep,
-    /// The progress counter at the last check.
-    seen: u64,
-    /// Checks in a row that saw no progress.
-    idle_checks: u32,
 }
 
 impl IdleWatch {
-    /// Starts watching, with the first check a quarter of `limit` away.
-    fn new(limit: Duration) -> IdleWatch {
-        IdleWatch {
-            limit,
-            next_check: runtime::time::sleep(limit / IDLE_CHECKS),
-            seen: 0,
-            idle_checks: 0,
-        }
+    /// Starts watching `stream`, whose echo counts into `progress`.
+    fn start(stream: Rc<TcpStream>, progress: Rc<Progress>, limit: Duration) -> IdleWatch {
+        let fired = Rc::new(Cell::new(false));
+        let task = runtime::spawn(watch_idle(stream, progress, limit, fired.clone()));
+        IdleWatch { task, fired, limit }
     }
 
-    /// Ready with the error once `progress` has stood still for the limit.
-    fn poll_idle(&mut self, cx: &mut Context<'_>, progress: u64) -> Poll<io::Error> {
-        loop {
-            ready!(Pin::new(&mut self.next_check).poll(cx));
-            if progress == self.seen {
-                self.idle_checks += 1;
-            } else {
-                self.seen = progress;
-                self.idle_checks = 0;
-            }
-            if self.idle_checks >= IDLE_CHECKS {
-                let message = format!("idle for {} s", self.limit.as_secs_f64());
-                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, message));
-            }
-            // From now, not from the last deadline: a late check (a busy
-            // runtime) must not make the next ones come sooner.
-            self.next_check
-                .reset(Instant::now() + self.limit / IDLE_CHECKS);
+    /// Stops watching (dropping the watch does too, which is what happens
+    /// when the connection's task is aborted); turns the echo's `result`
+    /// into `TimedOut` if the watch is what ended it.
+    fn stop(self, result: io::Result<u64>) -> io::Result<u64> {
+        if self.fired.get() {
+            let message = format!("idle for {} s", self.limit.as_secs_f64());
+            return Err(io::Error::new(io::ErrorKind::TimedOut, message));
+        }
+        result
+    }
+}
+
+impl Drop for IdleWatch {
+    fn drop(&mut self) {
+        // The task holds the stream: end it with the connection.
+        self.task.abort();
+    }
+}
+
+/// The idle watch's task: shuts the connection down (both directions, so
+/// the echo's pending read or write ends at once) after a limit without
+/// progress.
+async fn watch_idle(
+    stream: Rc<TcpStream>,
+    progress: Rc<Progress>,
+    limit: Duration,
+    fired: Rc<Cell<bool>>,
+) {
+    let mut seen = progress.operations.get();
+    let mut idle_checks = 0;
+    while idle_checks < IDLE_CHECKS {
+        // From now, not from the last deadline: a late check (a busy
+        // runtime) must not make the next ones come sooner.
+        runtime::time::sleep(limit / IDLE_CHECKS).await;
+        let now = progress.operations.get();
+        if now == seen {
+            idle_checks += 1;
+        } else {
+            seen = now;
+            idle_checks = 0;
         }
     }
+    fired.set(true);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }

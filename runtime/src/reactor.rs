@@ -127,6 +127,10 @@ struct Waiters {
     /// The first parked waker.
     first: Option<Waker>,
     /// Further wakers, one per other waiting task.
+    ///
+    /// # Invariant
+    ///
+    /// Empty whenever `first` is `None`.
     rest: Vec<Waker>,
 }
 
@@ -147,18 +151,19 @@ impl Waiters {
     /// Wakes every parked waker of `waiters`, with no borrow held while a
     /// waker runs (it may do anything, even park again here).
     fn wake_all(waiters: &RefCell<Waiters>) {
-        let (first, rest) = {
-            let mut waiters = waiters.borrow_mut();
-            let rest = if waiters.rest.is_empty() {
-                Vec::new() // the common case: no allocation moves
-            } else {
-                std::mem::take(&mut waiters.rest)
-            };
-            (waiters.first.take(), rest)
+        let mut parked = waiters.borrow_mut();
+        // `rest` only fills once `first` is taken, so no first, no waiter:
+        // the common case for the direction an event did not change.
+        let Some(first) = parked.first.take() else {
+            return;
         };
-        if let Some(waker) = first {
-            waker.wake();
-        }
+        let rest = if parked.rest.is_empty() {
+            Vec::new() // the next common case: no allocation moves
+        } else {
+            std::mem::take(&mut parked.rest)
+        };
+        drop(parked);
+        first.wake();
         rest.into_iter().for_each(Waker::wake);
     }
 }
