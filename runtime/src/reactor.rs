@@ -25,7 +25,13 @@
 //!   open file description, not the fd number, so [`Registered`] deletes it
 //!   before its fd is closed.
 //! * **Any number of tasks** may wait on one slot and direction; a turn
-//!   wakes them all, after the slab borrow is released.
+//!   wakes them all, after the slab borrow is released. A slot keeps at
+//!   most one waker per task. The `poll_*` methods have no hook to run when
+//!   the future that called them is dropped, so a dropped read's waker
+//!   stays parked until the direction's next event, which wakes that task
+//!   once, spuriously and harmlessly (waking a finished task does nothing),
+//!   or until the socket closes. Readiness itself is never lost: it is
+//!   cleared only by a syscall that proved it gone.
 //! * **A budget per poll.** A task may perform [`IO_BUDGET`] operations per
 //!   poll; the next one returns `Pending` and defers the task until after
 //!   the next turn (as `yield_now` does), so a connection whose data never
