@@ -243,13 +243,19 @@ impl Output {
                 print_stdout(bytes)
             }
             Output::Editor(printer, partial) => {
+                let before = partial.len();
                 partial.extend_from_slice(bytes);
-                if let Some(end) = partial.iter().rposition(|&b| b == b'\n') {
-                    let rest = partial.split_off(end + 1);
-                    let lines = std::mem::replace(partial, rest);
-                    printer.print(&lines).map_err(ClientError::Stdout)?;
-                }
-                Ok(())
+                // Print up to the last complete line, or everything once an
+                // unfinished line reaches a chunk: a server that never sends
+                // a newline must not grow the client without bound.
+                let end = match bytes.iter().rposition(|&b| b == b'\n') {
+                    Some(at) => before + at + 1,
+                    None if partial.len() >= CHUNK_SIZE => partial.len(),
+                    None => return Ok(()),
+                };
+                let rest = partial.split_off(end);
+                let lines = std::mem::replace(partial, rest);
+                printer.print(&lines).map_err(ClientError::Stdout)
             }
         }
     }

@@ -194,7 +194,14 @@ async fn connection(
     let mut reader = &*stream;
     while let Some(sent_at) = window.oldest().await {
         if let Err(e) = reader.read_exact(&mut message).await {
-            writer.abort();
+            // A failed send breaks the connection too: report that first.
+            if writer.is_finished() {
+                if let Ok(Err(sending)) = writer.await {
+                    return Err(sending);
+                }
+            } else {
+                writer.abort();
+            }
             return Err(format!("connection {id}: reading an echo: {e}"));
         }
         expected.fill(&mut want);

@@ -450,8 +450,17 @@ pub async fn echo(stream: &TcpStream, progress: &Progress) -> io::Result<u64> {
             writer.close().await?;
             return Ok(echoed);
         }
-        writer.write_all(&buf[..n]).await?;
-        progress.record(n);
+        // Write by hand rather than with `write_all`, so that a slow but
+        // steady reader counts as progress after every partial write.
+        let mut written = 0;
+        while written < n {
+            let m = writer.write(&buf[written..n]).await?;
+            if m == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += m;
+            progress.record(m);
+        }
         echoed += n as u64;
     }
 }

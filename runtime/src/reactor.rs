@@ -58,6 +58,10 @@ pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
 /// task whose sockets are always ready cannot starve the others.
 pub(crate) const IO_BUDGET: u32 = 128;
 
+/// Wakers parked on one direction of one slot before the oldest are
+/// evicted (woken); see `Waiters::park`.
+const MAX_PARKED: usize = 64;
+
 /// How many events one `epoll_wait` can return.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -142,16 +146,29 @@ struct Waiters {
 
 impl Waiters {
     /// Parks `waker` unless the same task is already parked here.
-    fn park(&mut self, waker: &Waker) {
+    ///
+    /// A waker whose future was dropped stays until the next event, so
+    /// many short-lived tasks parking on a socket that never becomes ready
+    /// would pile up. When [`MAX_PARKED`] are parked, they are all handed
+    /// back to be woken (a spurious wake: a task still interested parks
+    /// again, a finished one ignores it), bounding the list.
+    #[must_use = "the returned wakers must be woken, after the borrow ends"]
+    fn park(&mut self, waker: &Waker) -> Vec<Waker> {
         match &self.first {
             None => self.first = Some(waker.clone()),
             Some(first) if first.will_wake(waker) => {}
             Some(_) => {
                 if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                    if self.rest.len() + 1 >= MAX_PARKED {
+                        let mut evicted = std::mem::take(&mut self.rest);
+                        evicted.extend(self.first.replace(waker.clone()));
+                        return evicted;
+                    }
                     self.rest.push(waker.clone());
                 }
             }
         }
+        Vec::new()
     }
 
     /// Wakes every parked waker of `waiters`, with no borrow held while a
@@ -200,7 +217,8 @@ impl IoSlot {
         if self.readiness.get().is_ready(direction) {
             return Poll::Ready(());
         }
-        self.waiters(direction).borrow_mut().park(cx.waker());
+        let evicted = self.waiters(direction).borrow_mut().park(cx.waker());
+        evicted.into_iter().for_each(Waker::wake);
         Poll::Pending
     }
 
@@ -511,6 +529,28 @@ mod tests {
         assert!(slot
             .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
             .is_pending());
+    }
+
+    #[test]
+    fn parked_wakers_are_bounded_and_evicted_ones_are_woken() {
+        let (reactor, _notifier) = reactor();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO));
+        let parked: Vec<_> = (0..MAX_PARKED * 3)
+            .map(|_| park(&slot, Direction::Read))
+            .collect();
+        let waiters = slot.readers.borrow();
+        assert!(waiters.rest.len() < MAX_PARKED);
+        let woken = parked
+            .iter()
+            .filter(|w| w.0.load(Ordering::SeqCst) == 1)
+            .count();
+        assert_eq!(
+            woken + waiters.rest.len() + 1,
+            parked.len(),
+            "every waker is parked or woken"
+        );
     }
 
     #[test]

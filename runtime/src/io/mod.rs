@@ -276,6 +276,9 @@ pub struct ReadToEnd<'a, R: ?Sized> {
 /// How much `read_to_end` grows its buffer by at least, per read.
 const READ_TO_END_CHUNK: usize = 8 * 1024;
 
+/// The most `read_to_end` asks for in one read.
+const READ_TO_END_MAX_READ: usize = 64 * 1024;
+
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
     type Output = io::Result<usize>;
 
@@ -286,7 +289,10 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
             if this.buf.capacity() - filled < READ_TO_END_CHUNK {
                 this.buf.reserve(READ_TO_END_CHUNK.max(filled - this.start));
             }
-            let spare = this.buf.capacity() - filled;
+            // Zero (and offer) at most one chunk of the spare capacity per
+            // read: zeroing all of it each time would cost O(capacity) per
+            // read, quadratic when a peer trickles its data.
+            let spare = (this.buf.capacity() - filled).min(READ_TO_END_MAX_READ);
             this.buf.resize(filled + spare, 0);
             let poll = Pin::new(&mut *this.reader).poll_read(cx, &mut this.buf[filled..]);
             // Keep exactly the bytes read, on every path out of this loop,
