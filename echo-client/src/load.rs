@@ -350,8 +350,8 @@ impl MessageStream {
 }
 
 /// A latency histogram in fixed memory: for each power of two of
-/// nanoseconds, [`SUB_BUCKETS`] linear buckets, so a percentile is exact to
-/// within 1/[`SUB_BUCKETS`] of its value.
+/// nanoseconds, 32 linear buckets, so a percentile is exact to
+/// within 1/32 of its value.
 #[derive(Debug, Clone)]
 pub struct Histogram {
     /// Counts per bucket.
