@@ -3,10 +3,10 @@
 //! These live in this package so that cargo builds the binary before any
 //! test of the workspace runs; the end-to-end tests are in `tests/`.
 
-use std::io::Read;
-use std::process::{Command, ExitStatus, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tests::Output;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
@@ -17,42 +17,7 @@ const WATCHDOG: Duration = Duration::from_secs(10);
 /// Runs the server with `args`, stdin empty, and collects its output,
 /// killing it if it runs past the watchdog.
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn echo-server");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + WATCHDOG;
-    let status: ExitStatus = loop {
-        if let Some(status) = child.try_wait().expect("wait for echo-server") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("echo-server {args:?} still running after {WATCHDOG:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    tests::run(Command::new(BIN).args(args).stdin(Stdio::null()), WATCHDOG)
 }
 
 #[test]
@@ -68,7 +33,7 @@ fn help_exits_zero_and_mentions_addr() {
 fn an_unknown_flag_is_a_usage_error() {
     let output = run(&["--no-such-flag"]);
     assert!(!output.status.success(), "{:?}", output.status);
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = output.stderr;
     assert!(
         stderr.contains("error: unexpected argument '--no-such-flag'"),
         "{stderr}"
@@ -83,7 +48,7 @@ fn an_address_in_use_is_a_clear_error() {
     let addr = taken.local_addr().unwrap().to_string();
     let output = run(&["--addr", &addr]);
     assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = output.stderr;
     let prefix = format!("echo-server: cannot listen on {addr}: ");
     assert!(stderr.starts_with(&prefix), "{stderr}");
     assert!(stderr.contains("in use"), "the reason is given: {stderr}");
@@ -95,7 +60,7 @@ fn an_address_in_use_is_a_clear_error() {
 fn a_malformed_address_is_a_clear_error() {
     let output = run(&["--addr", "not an address"]);
     assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = output.stderr;
     assert!(
         stderr.starts_with("echo-server: cannot listen on not an address: "),
         "{stderr}"

@@ -153,7 +153,7 @@ impl Waiters {
     /// back to be woken (a spurious wake: a task still interested parks
     /// again, a finished one ignores it), bounding the list.
     #[must_use = "the returned wakers must be woken, after the borrow ends"]
-    fn park(&mut self, waker: &Waker) -> Vec<Waker> {
+    fn park(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
         match &self.first {
             None => self.first = Some(waker.clone()),
             Some(first) if first.will_wake(waker) => {}
@@ -162,13 +162,13 @@ impl Waiters {
                     if self.rest.len() + 1 >= MAX_PARKED {
                         let mut evicted = std::mem::take(&mut self.rest);
                         evicted.extend(self.first.replace(waker.clone()));
-                        return evicted;
+                        return Some(evicted);
                     }
                     self.rest.push(waker.clone());
                 }
             }
         }
-        Vec::new()
+        None
     }
 
     /// Wakes every parked waker of `waiters`, with no borrow held while a
@@ -218,7 +218,9 @@ impl IoSlot {
             return Poll::Ready(());
         }
         let evicted = self.waiters(direction).borrow_mut().park(cx.waker());
-        evicted.into_iter().for_each(Waker::wake);
+        if let Some(evicted) = evicted {
+            evicted.into_iter().for_each(Waker::wake);
+        }
         Poll::Pending
     }
 

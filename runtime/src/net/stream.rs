@@ -220,14 +220,24 @@ impl TcpStream {
         }
     }
 
-    /// Reads into `buf`, waiting for readiness as needed.
-    fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
+    /// Runs one read or write of `len` bytes, `op`, once `direction` is
+    /// ready, and again after each `WouldBlock` once epoll reports
+    /// readiness anew.
+    fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
         loop {
-            std::task::ready!(self.io.poll_ready(cx, Direction::Read));
-            match self.try_read(buf) {
+            std::task::ready!(self.io.poll_ready(cx, direction));
+            let result = op(self.io.get_ref());
+            self.after(direction, len, &result);
+            match result {
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -238,22 +248,14 @@ impl TcpStream {
         }
     }
 
+    /// Reads into `buf`, waiting for readiness as needed.
+    fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_transfer(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
+    }
+
     /// Writes from `buf`, waiting for readiness as needed.
     fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        loop {
-            std::task::ready!(self.io.poll_ready(cx, Direction::Write));
-            match self.try_write(buf) {
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 }
 
