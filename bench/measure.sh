@@ -25,6 +25,7 @@
 # bench/results/measure.tsv, measure.txt, measure.json and echo.svg.
 #
 # Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS,
+# SERVERS (which of 'ours tokio ours-noidle' to measure; default all),
 # SERVER_CPU, CLIENT_CPU, RESULTS, CARGO_TARGET_DIR.
 
 source "$(dirname "$0")/common.sh"
@@ -33,6 +34,7 @@ MEASURE_ROUNDS=${MEASURE_ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+SERVERS=${SERVERS:-ours tokio ours-noidle}
 parts=("$@")
 ((${#parts[@]})) || parts=(callgrind strace memory)
 
@@ -148,6 +150,7 @@ for part in "${parts[@]}"; do
         # runtime itself costs, apart from that feature of the server.
         [[ $part == callgrind ]] && order+=(ours-noidle)
         for server in "${order[@]}"; do
+            [[ " $SERVERS " == *" $server "* ]] || continue
             "measure_$part" "$server" "$round"
         done
     done

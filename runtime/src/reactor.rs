@@ -26,7 +26,16 @@
 //!   before its fd is closed.
 //! * **Any number of tasks** may wait on one slot and direction; a turn
 //!   wakes them all, after the slab borrow is released. A slot keeps at
-//!   most one waker per task. The `poll_*` methods have no hook to run when
+//!   most one waiter per task.
+//! * **Tasks of this runtime park by id.** While the executor polls a task
+//!   it tells the reactor the task's id and the identity of its waker
+//!   ([`PollingTask`]). A `poll_*` call whose context carries exactly that
+//!   waker parks the id, a plain `Copy` value, instead of a clone of the
+//!   waker, and the turn hands woken ids straight to the executor's run
+//!   queue: no reference count changes hands, no thread-local is looked up
+//!   and no waker vtable is called on the hot path. Any other waker (the
+//!   `block_on` future's, a combinator's own, another executor's) is parked
+//!   and woken as a `Waker`. The `poll_*` methods have no hook to run when
 //!   the future that called them is dropped, so a dropped read's waker
 //!   stays parked until the direction's next event, which wakes that task
 //!   once, spuriously and harmlessly (waking a finished task does nothing),
@@ -41,7 +50,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWakerVTable, Waker};
 use std::time::Duration;
 
 use crate::slab::{Key, Slab};
@@ -126,68 +135,161 @@ impl Ready {
     }
 }
 
+/// The task the executor is polling right now, as the reactor sees it: its
+/// id, and the identity of the waker the executor handed to `poll`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PollingTask {
+    /// The task's slab key in the executor.
+    id: Key,
+    /// The waker's data pointer; compared, never dereferenced.
+    waker_data: *const (),
+    /// The waker's vtable; compared, never called.
+    waker_vtable: *const RawWakerVTable,
+}
+
+impl PollingTask {
+    /// Task `id`, polled with `waker`.
+    pub(crate) fn new(id: Key, waker: &Waker) -> PollingTask {
+        PollingTask {
+            id,
+            waker_data: waker.data(),
+            waker_vtable: waker.vtable(),
+        }
+    }
+
+    /// True if `waker` is the very waker the task is polled with: same
+    /// data and same vtable. (While the task is being polled its waker is
+    /// alive, so no other waker can share that data pointer.) A clone made
+    /// elsewhere may carry a different copy of the vtable and not match;
+    /// that only costs the fast path, never a wake-up.
+    fn polls_with(&self, waker: &Waker) -> bool {
+        std::ptr::eq(waker.data(), self.waker_data)
+            && std::ptr::eq(waker.vtable(), self.waker_vtable)
+    }
+}
+
+/// One parked waiter.
+#[derive(Debug)]
+enum Waiter {
+    /// A task of this runtime, parked by id: waking it is a push onto the
+    /// run queue.
+    Task(Key),
+    /// Any other waker.
+    Waker(Waker),
+}
+
+impl Waiter {
+    /// Wakes the waiter: a task id goes to `wake_task`.
+    #[inline]
+    fn wake(self, wake_task: &mut impl FnMut(Key)) {
+        match self {
+            Waiter::Task(id) => wake_task(id),
+            Waiter::Waker(waker) => waker.wake(),
+        }
+    }
+}
+
+/// A waiter about to park, borrowed so that a waker already parked is not
+/// cloned again.
+#[derive(Debug, Clone, Copy)]
+enum Parking<'a> {
+    /// The polled task, by id.
+    Task(Key),
+    /// Any other waker.
+    Waker(&'a Waker),
+}
+
+impl Parking<'_> {
+    /// True if `parked` wakes the same task.
+    fn is(self, parked: &Waiter) -> bool {
+        match (self, parked) {
+            (Parking::Task(id), Waiter::Task(parked)) => id == *parked,
+            (Parking::Waker(waker), Waiter::Waker(parked)) => waker.will_wake(parked),
+            _ => false,
+        }
+    }
+
+    /// The waiter to store.
+    fn to_waiter(self) -> Waiter {
+        match self {
+            Parking::Task(id) => Waiter::Task(id),
+            Parking::Waker(waker) => Waiter::Waker(waker.clone()),
+        }
+    }
+}
+
 /// The tasks parked on one direction of one slot.
 ///
 /// The first waiter is stored inline, so the common case (one task per
-/// direction) allocates nothing; a waker that would wake the same task as
+/// direction) allocates nothing; a waiter that would wake the same task as
 /// one already stored is not stored again, so the list is bounded by the
 /// number of distinct tasks waiting.
 #[derive(Debug, Default)]
 struct Waiters {
-    /// The first parked waker.
-    first: Option<Waker>,
-    /// Further wakers, one per other waiting task.
+    /// The first parked waiter.
+    first: Option<Waiter>,
+    /// Further waiters, one per other waiting task.
     ///
     /// # Invariant
     ///
     /// Empty whenever `first` is `None`.
-    rest: Vec<Waker>,
+    rest: Vec<Waiter>,
 }
 
 impl Waiters {
-    /// Parks `waker` unless the same task is already parked here.
+    /// Parks `waiter` unless the same task is already parked here.
     ///
-    /// A waker whose future was dropped stays until the next event, so
+    /// A waiter whose future was dropped stays until the next event, so
     /// many short-lived tasks parking on a socket that never becomes ready
     /// would pile up. When [`MAX_PARKED`] are parked, they are all handed
     /// back to be woken (a spurious wake: a task still interested parks
     /// again, a finished one ignores it), bounding the list.
-    #[must_use = "the returned wakers must be woken, after the borrow ends"]
-    fn park(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
+    #[must_use = "the returned waiters must be woken, after the borrow ends"]
+    fn park(&mut self, waiter: Parking<'_>) -> Option<Vec<Waiter>> {
         match &self.first {
-            None => self.first = Some(waker.clone()),
-            Some(first) if first.will_wake(waker) => {}
+            None => self.first = Some(waiter.to_waiter()),
+            Some(first) if waiter.is(first) => {}
             Some(_) => {
-                if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                if !self.rest.iter().any(|parked| waiter.is(parked)) {
                     if self.rest.len() + 1 >= MAX_PARKED {
                         let mut evicted = std::mem::take(&mut self.rest);
-                        evicted.extend(self.first.replace(waker.clone()));
+                        evicted.extend(self.first.replace(waiter.to_waiter()));
                         return Some(evicted);
                     }
-                    self.rest.push(waker.clone());
+                    self.rest.push(waiter.to_waiter());
                 }
             }
         }
         None
     }
 
-    /// Wakes every parked waker of `waiters`, with no borrow held while a
-    /// waker runs (it may do anything, even park again here).
-    fn wake_all(waiters: &RefCell<Waiters>) {
+    /// Wakes every waiter parked in `waiters`, with no borrow held while a
+    /// waker runs (it may do anything, even park again here); task ids go
+    /// to `wake_task`.
+    #[inline]
+    fn wake_all(waiters: &RefCell<Waiters>, wake_task: &mut impl FnMut(Key)) {
         let mut parked = waiters.borrow_mut();
         // `rest` only fills once `first` is taken, so no first, no waiter:
         // the common case for the direction an event did not change.
         let Some(first) = parked.first.take() else {
             return;
         };
-        let rest = if parked.rest.is_empty() {
-            Vec::new() // the next common case: no allocation moves
-        } else {
-            std::mem::take(&mut parked.rest)
-        };
+        if parked.rest.is_empty() {
+            // The next common case: one waiter.
+            drop(parked);
+            first.wake(wake_task);
+            return;
+        }
+        let rest = std::mem::take(&mut parked.rest);
         drop(parked);
-        first.wake();
-        rest.into_iter().for_each(Waker::wake);
+        first.wake(wake_task);
+        Waiters::wake_rest(rest, wake_task);
+    }
+
+    /// Wakes the waiters beyond the first.
+    #[cold]
+    fn wake_rest(rest: Vec<Waiter>, wake_task: &mut impl FnMut(Key)) {
+        rest.into_iter().for_each(|waiter| waiter.wake(wake_task));
     }
 }
 
@@ -212,16 +314,10 @@ impl IoSlot {
         }
     }
 
-    /// Ready if `direction` may make progress; otherwise parks the task.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
-        if self.readiness.get().is_ready(direction) {
-            return Poll::Ready(());
-        }
-        let evicted = self.waiters(direction).borrow_mut().park(cx.waker());
-        if let Some(evicted) = evicted {
-            evicted.into_iter().for_each(Waker::wake);
-        }
-        Poll::Pending
+    /// True if an operation in `direction` may make progress.
+    #[inline]
+    fn is_ready(&self, direction: Direction) -> bool {
+        self.readiness.get().is_ready(direction)
     }
 
     /// Forgets that `direction` is ready, after a syscall proved it is not.
@@ -237,13 +333,13 @@ impl IoSlot {
     }
 
     /// Records an event and wakes the tasks it makes ready.
-    fn apply(&self, event: &Event) {
+    fn apply(&self, event: &Event, wake_task: &mut impl FnMut(Key)) {
         let new = Ready::from_event(event);
         let Ready(old) = self.readiness.get();
         self.readiness.set(Ready(old | new.0));
         for direction in [Direction::Read, Direction::Write] {
             if new.is_ready(direction) {
-                Waiters::wake_all(self.waiters(direction));
+                Waiters::wake_all(self.waiters(direction), wake_task);
             }
         }
     }
@@ -264,6 +360,11 @@ pub(crate) struct Reactor {
     /// Wakers of tasks that yielded (`yield_now`, or a spent budget), woken
     /// only after the next turn, so they run after the tasks it wakes.
     deferred: RefCell<Vec<Waker>>,
+    /// The task being polled, if the executor is polling a spawned task.
+    polling: Cell<Option<PollingTask>>,
+    /// Tasks parked by id and woken outside a turn (their socket closed,
+    /// or they were evicted), for the executor to collect.
+    woken: RefCell<Vec<Key>>,
 }
 
 impl Reactor {
@@ -282,6 +383,8 @@ impl Reactor {
             slots: RefCell::new(Slab::default()),
             budget: Cell::new(IO_BUDGET),
             deferred: RefCell::new(Vec::new()),
+            polling: Cell::new(None),
+            woken: RefCell::new(Vec::new()),
         })
     }
 
@@ -305,17 +408,88 @@ impl Reactor {
         let _ = self.epoll.delete(fd);
         let slot = self.slots.borrow_mut().remove(key);
         if let Some(slot) = slot {
-            Waiters::wake_all(&slot.readers);
-            Waiters::wake_all(&slot.writers);
+            let mut wake_task = |id| self.woken.borrow_mut().push(id);
+            Waiters::wake_all(&slot.readers, &mut wake_task);
+            Waiters::wake_all(&slot.writers, &mut wake_task);
         }
     }
 
-    /// Gives the next task polled a full [`IO_BUDGET`].
-    pub(crate) fn reset_budget(&self) {
+    /// Called by the executor before each poll: a full [`IO_BUDGET`], and
+    /// the task being polled (`None` for a future that is not a spawned
+    /// task, whose waker is then parked as a `Waker`).
+    #[inline]
+    pub(crate) fn start_poll(&self, task: Option<PollingTask>) {
         self.budget.set(IO_BUDGET);
+        self.polling.set(task);
+    }
+
+    /// Called by the executor after each poll: no task is being polled, so
+    /// none can be parked by id.
+    #[inline]
+    pub(crate) fn end_poll(&self) {
+        self.polling.set(None);
+    }
+
+    /// Hands the ids of tasks woken outside a turn to `wake_task`.
+    pub(crate) fn take_woken(&self, wake_task: impl FnMut(Key)) {
+        let woken = std::mem::take(&mut *self.woken.borrow_mut());
+        woken.into_iter().for_each(wake_task);
+    }
+
+    /// Ready once `direction` of `slot` may make progress and the polled
+    /// task still has I/O budget; otherwise the task is parked on the slot
+    /// (or, when its budget is spent, deferred until after the next turn).
+    #[inline]
+    fn poll_ready(&self, slot: &IoSlot, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
+        if !self.consume_budget() {
+            self.defer(cx.waker());
+            return Poll::Pending;
+        }
+        if slot.is_ready(direction) {
+            return Poll::Ready(());
+        }
+        self.park(slot, cx.waker(), direction);
+        Poll::Pending
+    }
+
+    /// Parks the polled task on `direction` of `slot`: by id if `waker` is
+    /// the one the executor polls it with, else as a waker.
+    ///
+    /// The common case, the polled task parking by id where nobody waits
+    /// yet, is inlined; everything else is kept out of line so that the
+    /// ready path of [`Reactor::poll_ready`] stays small.
+    #[inline]
+    fn park(&self, slot: &IoSlot, waker: &Waker, direction: Direction) {
+        let waiters = slot.waiters(direction);
+        if let Some(task) = self.polling.get().filter(|task| task.polls_with(waker)) {
+            let mut parked = waiters.borrow_mut();
+            if parked.first.is_none() {
+                parked.first = Some(Waiter::Task(task.id));
+                return;
+            }
+        }
+        self.park_slow(waiters, waker);
+    }
+
+    /// [`Reactor::park`] when a waiter is already there, or for a waker
+    /// that is not the polled task's.
+    #[inline(never)]
+    fn park_slow(&self, waiters: &RefCell<Waiters>, waker: &Waker) {
+        let waiter = match self.polling.get() {
+            Some(task) if task.polls_with(waker) => Parking::Task(task.id),
+            _ => Parking::Waker(waker),
+        };
+        let evicted = waiters.borrow_mut().park(waiter);
+        if let Some(evicted) = evicted {
+            let mut wake_task = |id| self.woken.borrow_mut().push(id);
+            evicted
+                .into_iter()
+                .for_each(|waiter| waiter.wake(&mut wake_task));
+        }
     }
 
     /// Takes one unit of the polled task's budget; false when it is spent.
+    #[inline]
     fn consume_budget(&self) -> bool {
         let left = self.budget.get();
         if left == 0 {
@@ -351,10 +525,11 @@ impl Reactor {
         }
     }
 
-    /// Drops every deferred waker (runtime shutdown).
+    /// Drops every deferred waker and woken id (runtime shutdown).
     pub(crate) fn clear_deferred(&self) {
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         drop(deferred);
+        self.woken.borrow_mut().clear();
     }
 
     /// Number of registered fds.
@@ -363,7 +538,8 @@ impl Reactor {
     }
 
     /// One round: waits for events at most `timeout` (`None`: until one
-    /// arrives), records readiness and wakes the parked tasks.
+    /// arrives), records readiness and wakes the parked tasks: wakers are
+    /// woken, task ids are handed to `wake_task`.
     ///
     /// Returns true if the runtime's notifier fired ([`WAKE_TOKEN`]).
     ///
@@ -371,7 +547,7 @@ impl Reactor {
     ///
     /// If `epoll_wait` itself fails (`EBADF`, `EINVAL`), which only a bug in
     /// the runtime can cause.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
+    pub(crate) fn turn(&self, timeout: Option<Duration>, mut wake_task: impl FnMut(Key)) -> bool {
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.epoll.wait(&mut events, timeout) {
             panic!("epoll_wait on the runtime's own epoll fd failed: {e}");
@@ -388,7 +564,7 @@ impl Reactor {
             // `None`: the generation is stale. The registration is gone, and
             // the event must not wake whoever reused the slot.
             if let Some(slot) = slot {
-                slot.apply(&event);
+                slot.apply(&event, &mut wake_task);
             }
         }
         notified
@@ -437,15 +613,13 @@ impl<T: AsFd> Registered<T> {
 
     /// Ready once `direction` may make progress and the task still has
     /// I/O budget; a task whose budget is spent is woken and yields.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
-        if !self.reactor.consume_budget() {
-            self.reactor.defer(cx.waker());
-            return Poll::Pending;
-        }
-        self.slot.poll_ready(cx, direction)
+        self.reactor.poll_ready(&self.slot, cx, direction)
     }
 
     /// Forgets that `direction` is ready.
+    #[inline]
     pub(crate) fn clear_readiness(&self, direction: Direction) {
         self.slot.clear_readiness(direction)
     }
@@ -501,11 +675,14 @@ mod tests {
         (Reactor::new(notifier.as_fd()).unwrap(), notifier)
     }
 
-    fn park(slot: &IoSlot, direction: Direction) -> Arc<CountingWaker> {
+    /// Parks a new counting waker on `direction` of `slot`, as a waker
+    /// (no task is being polled), with a fresh I/O budget.
+    fn park(reactor: &Reactor, slot: &IoSlot, direction: Direction) -> Arc<CountingWaker> {
+        reactor.start_poll(None);
         let counter = Arc::new(CountingWaker::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
-        assert!(slot.poll_ready(&mut cx, direction).is_pending());
+        assert!(reactor.poll_ready(slot, &mut cx, direction).is_pending());
         counter
     }
 
@@ -515,22 +692,111 @@ mod tests {
         let (a, mut b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO));
-        let first = park(&slot, Direction::Read);
-        let second = park(&slot, Direction::Read);
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        let first = park(&reactor, &slot, Direction::Read);
+        let second = park(&reactor, &slot, Direction::Read);
         b.write_all(b"x").unwrap();
-        reactor.turn(Some(Duration::from_secs(5)));
+        reactor.turn(Some(Duration::from_secs(5)), |_| {});
         assert_eq!(first.0.load(Ordering::SeqCst), 1);
         assert_eq!(second.0.load(Ordering::SeqCst), 1);
         // Still cached as readable until a syscall says otherwise.
         let waker = Waker::from(Arc::new(CountingWaker::default()));
-        assert!(slot
-            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+        assert!(reactor
+            .poll_ready(&slot, &mut Context::from_waker(&waker), Direction::Read)
             .is_ready());
         slot.clear_readiness(Direction::Read);
-        assert!(slot
-            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+        assert!(reactor
+            .poll_ready(&slot, &mut Context::from_waker(&waker), Direction::Read)
             .is_pending());
+    }
+
+    fn woken_count(counter: &CountingWaker) -> usize {
+        counter.0.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_polled_task_parks_by_id_and_its_id_is_handed_over() {
+        let (reactor, _notifier) = reactor();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO), |_| {});
+
+        let task = Arc::new(CountingWaker::default());
+        let task_waker = Waker::from(task.clone());
+        let other = Arc::new(CountingWaker::default());
+        let other_waker = Waker::from(other.clone());
+        let id = Key::from_u64(7);
+        reactor.start_poll(Some(PollingTask::new(id, &task_waker)));
+        let mut cx = Context::from_waker(&task_waker);
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Read)
+            .is_pending());
+        // Polled again while still parked: not parked twice.
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Read)
+            .is_pending());
+        // Another waker seen during the same poll (a combinator's own, say)
+        // is not the task's: it parks as a waker.
+        let mut other_cx = Context::from_waker(&other_waker);
+        assert!(reactor
+            .poll_ready(&slot, &mut other_cx, Direction::Read)
+            .is_pending());
+        reactor.end_poll();
+
+        b.write_all(b"x").unwrap();
+        let mut woken = Vec::new();
+        reactor.turn(Some(Duration::from_secs(5)), |id| woken.push(id));
+        assert_eq!(woken, [id], "the task's id is handed over, once");
+        assert_eq!(woken_count(&task), 0, "not through its waker");
+        assert_eq!(woken_count(&other), 1);
+    }
+
+    #[test]
+    fn outside_a_poll_the_same_waker_parks_as_a_waker() {
+        let (reactor, _notifier) = reactor();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        let task = Arc::new(CountingWaker::default());
+        let task_waker = Waker::from(task.clone());
+        reactor.start_poll(Some(PollingTask::new(Key::from_u64(7), &task_waker)));
+        reactor.end_poll();
+        let mut cx = Context::from_waker(&task_waker);
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Read)
+            .is_pending());
+        b.write_all(b"x").unwrap();
+        let mut woken = Vec::new();
+        reactor.turn(Some(Duration::from_secs(5)), |id| woken.push(id));
+        assert!(woken.is_empty());
+        assert_eq!(woken_count(&task), 1);
+    }
+
+    #[test]
+    fn deregister_hands_over_the_ids_parked_on_the_slot() {
+        let (reactor, _notifier) = reactor();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        let (reader, writer) = (Key::from_u64(1), Key::from_u64(2));
+        let mut cx = Context::from_waker(&waker);
+        reactor.start_poll(Some(PollingTask::new(reader, &waker)));
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Read)
+            .is_pending());
+        reactor.start_poll(Some(PollingTask::new(writer, &waker)));
+        // A fresh socket is writable: make it look full to park a writer.
+        slot.clear_readiness(Direction::Write);
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Write)
+            .is_pending());
+        reactor.end_poll();
+        reactor.deregister(a.as_fd(), key);
+        let mut woken = Vec::new();
+        reactor.take_woken(|id| woken.push(id));
+        assert_eq!(woken, [reader, writer]);
     }
 
     #[test]
@@ -538,9 +804,9 @@ mod tests {
         let (reactor, _notifier) = reactor();
         let (a, _b) = UnixStream::pair().unwrap();
         let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO));
+        reactor.turn(Some(Duration::ZERO), |_| {});
         let parked: Vec<_> = (0..MAX_PARKED * 3)
-            .map(|_| park(&slot, Direction::Read))
+            .map(|_| park(&reactor, &slot, Direction::Read))
             .collect();
         let waiters = slot.readers.borrow();
         assert!(waiters.rest.len() < MAX_PARKED);
@@ -561,13 +827,17 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let (_key, slot) = reactor.register(a.as_fd()).unwrap();
         drop(b);
-        reactor.turn(Some(Duration::from_secs(5)));
+        reactor.turn(Some(Duration::from_secs(5)), |_| {});
         slot.clear_readiness(Direction::Read);
         slot.clear_readiness(Direction::Write);
         let waker = Waker::from(Arc::new(CountingWaker::default()));
         let mut cx = Context::from_waker(&waker);
-        assert!(slot.poll_ready(&mut cx, Direction::Read).is_ready());
-        assert!(slot.poll_ready(&mut cx, Direction::Write).is_ready());
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Read)
+            .is_ready());
+        assert!(reactor
+            .poll_ready(&slot, &mut cx, Direction::Write)
+            .is_ready());
     }
 
     /// The registration follows the open file description, so a description
@@ -589,7 +859,7 @@ mod tests {
         let (old, mut old_peer) = UnixStream::pair().unwrap();
         let old_fd = old.as_raw_fd();
         let (old_key, _old_slot) = reactor.register(old.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO));
+        reactor.turn(Some(Duration::ZERO), |_| {});
 
         // Forget the slot without EPOLL_CTL_DEL, keep the description alive
         // through a duplicate, and close the original fd number.
@@ -609,20 +879,20 @@ mod tests {
             old_key.to_u64() as u32,
             "the index was not reused"
         );
-        reactor.turn(Some(Duration::ZERO));
-        let parked = park(&new_slot, Direction::Read);
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        let parked = park(&reactor, &new_slot, Direction::Read);
 
         // Data for the *old* description: epoll reports it under the old token.
         old_peer.write_all(b"stale").unwrap();
-        reactor.turn(Some(Duration::from_millis(50)));
+        reactor.turn(Some(Duration::from_millis(50)), |_| {});
         assert_eq!(
             parked.0.load(Ordering::SeqCst),
             0,
             "a stale event woke the new owner"
         );
         let waker = Waker::from(Arc::new(CountingWaker::default()));
-        assert!(new_slot
-            .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+        assert!(reactor
+            .poll_ready(&new_slot, &mut Context::from_waker(&waker), Direction::Read)
             .is_pending());
         drop(keep_alive);
         true
@@ -631,9 +901,9 @@ mod tests {
     #[test]
     fn notifier_is_reported_as_a_wakeup() {
         let (reactor, notifier) = reactor();
-        assert!(!reactor.turn(Some(Duration::ZERO)));
+        assert!(!reactor.turn(Some(Duration::ZERO), |_| {}));
         notifier.notify().unwrap();
-        assert!(reactor.turn(Some(Duration::from_secs(5))));
+        assert!(reactor.turn(Some(Duration::from_secs(5)), |_| {}));
     }
 
     #[test]
@@ -641,8 +911,8 @@ mod tests {
         let (reactor, _notifier) = reactor();
         let (a, _b) = UnixStream::pair().unwrap();
         let (key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO));
-        let parked = park(&slot, Direction::Read);
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        let parked = park(&reactor, &slot, Direction::Read);
         assert_eq!(reactor.registrations(), 1);
         reactor.deregister(a.as_fd(), key);
         assert_eq!(reactor.registrations(), 0);

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::reactor::Reactor;
+use crate::reactor::{PollingTask, Reactor};
 use crate::slab::{Key, Slab};
 use crate::sys::eventfd::Notifier;
 use crate::task::{self, JoinHandle};
@@ -93,6 +93,19 @@ impl Core {
         self.run_queue.borrow_mut().push_back(id);
     }
 
+    /// Wakes task `id` on the runtime's own thread, as its waker would but
+    /// without the thread-local lookup: the reactor hands over the ids of
+    /// the tasks it parked by id. A stale id (the task is gone) does nothing.
+    #[inline]
+    fn wake_task(&self, id: TaskId) {
+        let tasks = self.tasks.borrow();
+        if let Some(task) = tasks.get(id) {
+            if task.header.mark_queued() {
+                self.schedule(id);
+            }
+        }
+    }
+
     /// Stores `future` as a new task and queues it.
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -125,6 +138,7 @@ impl Core {
     }
 
     /// Polls task `id` once; drops it if it completed.
+    #[inline]
     fn poll_task(&self, id: TaskId) {
         // A stale id: the task finished or was dropped after being woken.
         let Some(task) = self.tasks.borrow().get(id).cloned() else {
@@ -138,13 +152,12 @@ impl Core {
         };
         task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
-        self.reactor.reset_budget();
+        self.reactor
+            .start_poll(Some(PollingTask::new(id, &task.waker)));
         // `task::wrap` catches panics, so this never unwinds.
-        if running
-            .as_mut()
-            .poll(&mut Context::from_waker(&task.waker))
-            .is_pending()
-        {
+        let poll = running.as_mut().poll(&mut Context::from_waker(&task.waker));
+        self.reactor.end_poll();
+        if poll.is_pending() {
             return;
         }
         let finished = future.take();
@@ -174,6 +187,7 @@ impl Core {
             }
         }
 
+        self.reactor.take_woken(|id| self.wake_task(id));
         let more_to_run = !self.run_queue.borrow().is_empty()
             || !self.shared.remote_queue.looks_empty()
             || self.reactor.has_deferred();
@@ -182,7 +196,7 @@ impl Core {
         } else {
             self.timers.next_timeout()
         };
-        if self.reactor.turn(timeout) {
+        if self.reactor.turn(timeout, |id| self.wake_task(id)) {
             self.shared.acknowledge_ring();
         }
         self.timers.fire_due();
@@ -300,7 +314,7 @@ impl Runtime {
         let mut future = pin!(future);
         let mut poll_main = || {
             main.mark_dequeued();
-            core.reactor.reset_budget();
+            core.reactor.start_poll(None);
             match future.as_mut().poll(&mut Context::from_waker(&waker)) {
                 Poll::Ready(output) => Some(output),
                 Poll::Pending => None,

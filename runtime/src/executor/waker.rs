@@ -132,6 +132,13 @@ impl TaskWaker {
         self.queued.store(false, Ordering::SeqCst);
     }
 
+    /// Marks the task queued; true if it was not already (then the caller
+    /// must queue its id).
+    #[inline]
+    pub(crate) fn mark_queued(&self) -> bool {
+        !self.queued.swap(true, Ordering::AcqRel)
+    }
+
     /// Called when the task is gone: every later wake is a no-op.
     pub(crate) fn retire(&self) {
         self.queued.store(true, Ordering::SeqCst);
@@ -144,7 +151,7 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
+        if !self.mark_queued() {
             return; // already queued, finished, or its runtime is gone
         }
         if super::context::push_local(&self.shared, self.id) {

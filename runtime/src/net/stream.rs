@@ -210,6 +210,7 @@ impl TcpStream {
     /// transfer (`0 < n < len`): the kernel moved everything it had room
     /// or data for, and edge-triggered epoll reports the next change. This
     /// saves the extra syscall that would only return `EAGAIN`.
+    #[inline]
     fn after(&self, direction: Direction, len: usize, result: &io::Result<usize>) {
         let drained = match result {
             Ok(n) => *n > 0 && *n < len,
@@ -223,6 +224,7 @@ impl TcpStream {
     /// Runs one read or write of `len` bytes, `op`, once `direction` is
     /// ready, and again after each `WouldBlock` once epoll reports
     /// readiness anew.
+    #[inline]
     fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
@@ -249,17 +251,20 @@ impl TcpStream {
     }
 
     /// Reads into `buf`, waiting for readiness as needed.
+    #[inline]
     fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.poll_transfer(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
     }
 
     /// Writes from `buf`, waiting for readiness as needed.
+    #[inline]
     fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 }
 
 impl AsyncRead for TcpStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -270,6 +275,7 @@ impl AsyncRead for TcpStream {
 }
 
 impl AsyncRead for &TcpStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -280,6 +286,7 @@ impl AsyncRead for &TcpStream {
 }
 
 impl AsyncWrite for TcpStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -298,6 +305,7 @@ impl AsyncWrite for TcpStream {
 }
 
 impl AsyncWrite for &TcpStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
