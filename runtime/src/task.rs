@@ -2,16 +2,13 @@
 //! [`JoinHandle`], [`JoinError`].
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use pin_project_lite::pin_project;
-
+use crate::executor::cell::{Join, TaskCell};
 use crate::executor::context;
 
 pub use crate::blocking::{set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking};
@@ -44,106 +41,6 @@ where
     context::current().spawn(future)
 }
 
-/// Wraps `future` for the executor: the wrapper stores the output (or the
-/// panic) for the handle. The handle is finished once the task's waker is
-/// known.
-pub(crate) fn wrap<F>(future: F) -> (Spawned<F>, impl FnOnce(Waker) -> JoinHandle<F::Output>)
-where
-    F: Future + 'static,
-{
-    let state = Rc::new(JoinState::default());
-    let task = Spawned {
-        future,
-        completion: Completion(state.clone()),
-    };
-    (task, move |task_waker| JoinHandle {
-        state,
-        task_waker: Some(task_waker),
-    })
-}
-
-/// What a task shares with its [`JoinHandle`].
-struct JoinState<T> {
-    /// The task's result, until the handle takes it.
-    output: RefCell<Option<Result<T, JoinError>>>,
-    /// True once the task has finished, was aborted, or was dropped.
-    finished: Cell<bool>,
-    /// Set by [`JoinHandle::abort`]; the task stops at its next poll.
-    aborted: Cell<bool>,
-    /// The task awaiting the handle.
-    join_waker: RefCell<Option<Waker>>,
-}
-
-impl<T> Default for JoinState<T> {
-    fn default() -> Self {
-        JoinState {
-            output: RefCell::new(None),
-            finished: Cell::new(false),
-            aborted: Cell::new(false),
-            join_waker: RefCell::new(None),
-        }
-    }
-}
-
-impl<T> JoinState<T> {
-    /// Stores the result and wakes the handle's task.
-    fn finish(&self, result: Result<T, JoinError>) {
-        if self.finished.replace(true) {
-            return;
-        }
-        *self.output.borrow_mut() = Some(result);
-        let waker = self.join_waker.borrow_mut().take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// Marks the task cancelled if it is dropped before finishing (runtime
-/// shutdown, abort), so an awaiting handle does not wait forever.
-struct Completion<T>(Rc<JoinState<T>>);
-
-impl<T> Drop for Completion<T> {
-    fn drop(&mut self) {
-        self.0.finish(Err(JoinError::cancelled()));
-    }
-}
-
-pin_project! {
-    /// A spawned future together with the state its handle reads.
-    pub(crate) struct Spawned<F: Future> {
-        #[pin]
-        future: F,
-        completion: Completion<F::Output>,
-    }
-}
-
-impl<F: Future> Future for Spawned<F> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        let state = &this.completion.0;
-        if state.aborted.get() {
-            // The executor drops the future when this returns Ready; the
-            // `Completion` then reports the cancellation.
-            return Poll::Ready(());
-        }
-        let future = this.future;
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
-                state.finish(Ok(output));
-                Poll::Ready(())
-            }
-            Err(payload) => {
-                state.finish(Err(JoinError::panic(payload)));
-                Poll::Ready(())
-            }
-        }
-    }
-}
-
 /// An owned permission to await a spawned task's output.
 ///
 /// Awaiting it gives `Ok(output)`, or `Err(JoinError)` if the task panicked
@@ -160,30 +57,22 @@ impl<F: Future> Future for Spawned<F> {
 /// });
 /// ```
 pub struct JoinHandle<T> {
-    /// Shared with the task.
-    state: Rc<JoinState<T>>,
-    /// Wakes the task so that it notices an abort; `None` for a task that
-    /// never ran (spawned while the runtime was shutting down).
-    task_waker: Option<Waker>,
+    /// The task's cell, shared with the executor.
+    task: Rc<TaskCell<dyn Join<T>>>,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("finished", &self.state.finished.get())
+            .field("finished", &self.is_finished())
             .finish()
     }
 }
 
 impl<T> JoinHandle<T> {
-    /// The handle of a task that was dropped before it could run.
-    pub(crate) fn cancelled() -> JoinHandle<T> {
-        let state = Rc::new(JoinState::default());
-        state.finish(Err(JoinError::cancelled()));
-        JoinHandle {
-            state,
-            task_waker: None,
-        }
+    /// The handle of the task in `task`.
+    pub(crate) fn new(task: Rc<TaskCell<dyn Join<T>>>) -> JoinHandle<T> {
+        JoinHandle { task }
     }
 
     /// Cancels the task: its future is dropped at the latest when the
@@ -202,11 +91,8 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        if self.state.finished.get() || self.state.aborted.replace(true) {
-            return;
-        }
-        if let Some(waker) = &self.task_waker {
-            waker.wake_by_ref();
+        if self.task.state.request_abort() {
+            self.task.waker.wake_by_ref();
         }
     }
 
@@ -223,7 +109,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.state.finished.get()
+        self.task.state.is_finished()
     }
 }
 
@@ -231,20 +117,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let state = &self.state;
-        if let Some(output) = state.output.borrow_mut().take() {
-            return Poll::Ready(output);
-        }
-        assert!(
-            !state.finished.get(),
-            "JoinHandle polled again after it returned the task's output"
-        );
-        let mut join_waker = state.join_waker.borrow_mut();
-        match &*join_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *join_waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        self.task.state.poll_join(cx)
     }
 }
 
@@ -275,14 +148,14 @@ enum Repr {
 
 impl JoinError {
     /// The error of a cancelled task.
-    fn cancelled() -> JoinError {
+    pub(crate) fn cancelled() -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
         }
     }
 
     /// The error of a task that panicked with `payload`.
-    fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(payload),
         }

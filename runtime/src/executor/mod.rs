@@ -16,6 +16,7 @@
 //! The future given to `block_on` is not a spawned task: it lives on
 //! `block_on`'s stack, and its waker queues the reserved id [`MAIN_TASK`].
 
+pub(crate) mod cell;
 pub(crate) mod context;
 pub(crate) mod waker;
 
@@ -26,7 +27,7 @@ use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::AsFd;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -36,8 +37,9 @@ use std::time::Duration;
 use crate::reactor::{PollingTask, Reactor};
 use crate::slab::{Key, Slab};
 use crate::sys::eventfd::Notifier;
-use crate::task::{self, JoinHandle};
+use crate::task::JoinHandle;
 use crate::time::Timers;
+use cell::{Runnable, TaskCell};
 use waker::{RemoteQueue, Shared, TaskId, TaskWaker};
 
 /// How many tasks one tick polls before the reactor gets its turn.
@@ -47,15 +49,7 @@ pub(crate) const MAX_POLLS_PER_TICK: usize = 61;
 const MAIN_TASK: TaskId = Key::from_u64(u64::MAX);
 
 /// A spawned task as the executor stores it.
-struct Task {
-    /// The task's future; borrowed while it is being polled, `None` once it
-    /// has completed.
-    future: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
-    /// The waker handed to `poll`, built once from `header`.
-    waker: Waker,
-    /// The waker's shared state: the queued flag and the id.
-    header: Arc<TaskWaker>,
-}
+type Task = TaskCell<dyn Runnable>;
 
 /// One runtime's state, shared through `Rc` by the `Runtime`, the
 /// thread-local context and the handles that spawn.
@@ -67,7 +61,7 @@ pub(crate) struct Core {
     /// Pending sleeps.
     pub(crate) timers: Rc<Timers>,
     /// Every live spawned task. `Rc`, so that a poll needs the slab only
-    /// for the lookup.
+    /// for the lookup (the task's handle holds the same `Rc`).
     tasks: RefCell<Slab<Rc<Task>>>,
     /// Ids of tasks to poll, in wake order; each at most once.
     run_queue: RefCell<VecDeque<TaskId>>,
@@ -114,27 +108,22 @@ impl Core {
     {
         if self.shutting_down.get() {
             // The runtime is dropping its tasks; a task spawned now (say,
-            // from a `Drop` impl) is dropped with them.
-            drop(future);
-            return JoinHandle::cancelled();
+            // from a `Drop` impl) is dropped with them, never polled.
+            let header = Arc::new(TaskWaker::new(self.shared.clone(), MAIN_TASK));
+            header.retire();
+            let task = Rc::new(TaskCell::new(header, future));
+            task.state.release();
+            return JoinHandle::new(task);
         }
-        let (task, handle) = task::wrap(future);
-        let mut tasks = self.tasks.borrow_mut();
-        let id = tasks.insert_with(|id| {
+        let mut handle = None;
+        self.tasks.borrow_mut().insert_with(|id| {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
-            Rc::new(Task {
-                future: RefCell::new(Some(Box::pin(task))),
-                waker: Waker::from(header.clone()),
-                header,
-            })
+            let task = Rc::new(TaskCell::new(header, future));
+            handle = Some(JoinHandle::new(task.clone()));
+            self.schedule(id);
+            task as Rc<Task>
         });
-        let waker = tasks
-            .get(id)
-            .map(|t| t.waker.clone())
-            .expect("just inserted");
-        drop(tasks);
-        self.schedule(id);
-        handle(waker)
+        handle.expect("insert_with calls its closure")
     }
 
     /// Polls task `id` once; drops it if it completed.
@@ -145,28 +134,22 @@ impl Core {
             return;
         };
         // No slab borrow is held from here on: the task may spawn, wake, or
-        // drop other tasks. Its own future cannot be reached while polled.
-        let mut future = task.future.borrow_mut();
-        let Some(running) = future.as_mut() else {
-            return;
-        };
+        // drop other tasks.
         task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
         self.reactor
             .start_poll(Some(PollingTask::new(id, &task.waker)));
-        // `task::wrap` catches panics, so this never unwinds.
-        let poll = running.as_mut().poll(&mut Context::from_waker(&task.waker));
+        // The cell catches panics, so this never unwinds.
+        let poll = task.state.poll(&mut Context::from_waker(&task.waker));
         self.reactor.end_poll();
         if poll.is_pending() {
             return;
         }
-        let finished = future.take();
-        drop(future);
         task.header.retire();
         let removed = self.tasks.borrow_mut().remove(id);
         // Drop the future after releasing every borrow: its `Drop` may
         // spawn, or wake anything.
-        drop(finished);
+        task.state.release();
         drop(removed);
     }
 
@@ -354,9 +337,13 @@ impl Drop for Runtime {
         self.core.shutting_down.set(true);
         let tasks = self.core.tasks.borrow_mut().drain();
         // Retire every waker first, so a task's `Drop` waking another task
-        // queues nothing.
+        // queues nothing. Handles may keep a cell alive, so each future is
+        // dropped explicitly, and its handle reports the cancellation.
         for task in &tasks {
             task.header.retire();
+        }
+        for task in &tasks {
+            task.state.release();
         }
         drop(tasks);
         self.core.run_queue.borrow_mut().clear();

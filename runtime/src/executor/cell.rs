@@ -1,0 +1,174 @@
+//! A spawned task's one allocation: its waker, its future, and what its
+//! [`JoinHandle`](crate::task::JoinHandle) reads, side by side.
+//!
+//! The executor holds the cell as `Rc<TaskCell<dyn Runnable>>` and the
+//! handle as `Rc<TaskCell<dyn Join<T>>>`: two views of the same `Rc`, so a
+//! spawn allocates the cell and the waker's `Arc`, and nothing else.
+//!
+//! The future is polled where it lies, inside the `Rc` allocation, which
+//! never moves; that is the one `unsafe` here (see [`TaskState::poll`]).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::waker::TaskWaker;
+use crate::task::JoinError;
+
+/// A task as both the executor and its handle see it.
+pub(crate) struct TaskCell<S: ?Sized> {
+    /// The waker's shared state: the queued flag and the id.
+    pub(crate) header: Arc<TaskWaker>,
+    /// The waker handed to `poll`, built once from `header`.
+    pub(crate) waker: Waker,
+    /// The future and its output: `TaskState<F>`, seen as `dyn Runnable`
+    /// by the executor and as `dyn Join<T>` by the handle.
+    pub(crate) state: S,
+}
+
+impl<F: Future> TaskCell<TaskState<F>> {
+    /// A cell for `future`, woken through `header`.
+    pub(crate) fn new(header: Arc<TaskWaker>, future: F) -> TaskCell<TaskState<F>> {
+        TaskCell {
+            waker: Waker::from(header.clone()),
+            header,
+            state: TaskState {
+                future: RefCell::new(Some(future)),
+                output: Cell::new(None),
+                finished: Cell::new(false),
+                aborted: Cell::new(false),
+                join_waker: Cell::new(None),
+            },
+        }
+    }
+}
+
+/// What the executor does with a task.
+pub(crate) trait Runnable {
+    /// Polls the future once with `cx`; `Ready` once the task is done
+    /// (finished, panicked, or aborted), its output stored for the handle.
+    /// A panic is caught and becomes the handle's `JoinError`.
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Drops the future in place, if it is still there, and reports the
+    /// task cancelled to its handle unless it already finished. Called
+    /// once the task is done, or when the runtime drops it.
+    fn release(&self);
+}
+
+/// What a [`JoinHandle`](crate::task::JoinHandle) does with its task.
+pub(crate) trait Join<T> {
+    /// The output once the task is done; otherwise parks `cx`'s waker.
+    ///
+    /// # Panics
+    ///
+    /// If polled again after it returned the output.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+
+    /// Asks the task to stop at its next poll; false if it is already done
+    /// or was already asked (then nobody needs waking).
+    fn request_abort(&self) -> bool;
+
+    /// True once the task has finished, panicked, or been cancelled.
+    fn is_finished(&self) -> bool;
+}
+
+/// The part of a task that depends on its future's type.
+pub(crate) struct TaskState<F: Future> {
+    /// The future; `None` once it has been dropped.
+    ///
+    /// # Invariant
+    ///
+    /// Pinned: this field lives inside the task's `Rc` allocation, which
+    /// never moves, and the future is never moved out of the `Option`,
+    /// only dropped in place by assigning `None`.
+    future: RefCell<Option<F>>,
+    /// The task's result, until the handle takes it.
+    output: Cell<Option<Result<F::Output, JoinError>>>,
+    /// True once the task has finished, panicked, or been cancelled.
+    finished: Cell<bool>,
+    /// Set by the handle's `abort`; the task stops at its next poll.
+    aborted: Cell<bool>,
+    /// The task awaiting the handle.
+    join_waker: Cell<Option<Waker>>,
+}
+
+impl<F: Future> TaskState<F> {
+    /// Stores the result and wakes the handle's task.
+    fn finish(&self, result: Result<F::Output, JoinError>) {
+        if self.finished.replace(true) {
+            return;
+        }
+        self.output.set(Some(result));
+        if let Some(waker) = self.join_waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<F: Future> Runnable for TaskState<F> {
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.aborted.get() {
+            // `release` drops the future and reports the cancellation.
+            return Poll::Ready(());
+        }
+        let mut slot = self.future.borrow_mut();
+        let Some(future) = slot.as_mut() else {
+            return Poll::Ready(());
+        };
+        // SAFETY: the future is pinned in place (see the invariant on
+        // `future`): it lives in the task's `Rc` allocation, which is never
+        // moved or unwrapped, and it leaves the `Option` only by being
+        // dropped there (`release`). So it never moves between this poll
+        // and its drop, which is what `Pin` requires.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(JoinError::panic(payload)),
+        };
+        drop(slot);
+        self.finish(result);
+        Poll::Ready(())
+    }
+
+    fn release(&self) {
+        // A future being polled cannot be released (its poll holds the
+        // borrow); it is dropped with the cell instead.
+        if let Ok(mut future) = self.future.try_borrow_mut() {
+            // Dropped in place, as pinning requires. Its `Drop` may wake
+            // or spawn; the executor holds no borrow while it runs.
+            *future = None;
+        }
+        self.finish(Err(JoinError::cancelled()));
+    }
+}
+
+impl<F: Future> Join<F::Output> for TaskState<F> {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        if let Some(output) = self.output.take() {
+            return Poll::Ready(output);
+        }
+        assert!(
+            !self.finished.get(),
+            "JoinHandle polled again after it returned the task's output"
+        );
+        let waker = match self.join_waker.take() {
+            Some(parked) if parked.will_wake(cx.waker()) => parked,
+            _ => cx.waker().clone(),
+        };
+        self.join_waker.set(Some(waker));
+        Poll::Pending
+    }
+
+    fn request_abort(&self) -> bool {
+        !self.finished.get() && !self.aborted.replace(true)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished.get()
+    }
+}
