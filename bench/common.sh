@@ -10,6 +10,7 @@ RESULTS=${RESULTS:-$BENCH_DIR/results}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
 OURS_BIN=$TARGET/echo-server
 TOKIO_BIN=$TARGET/tokio-echo-server
+EPOLL_BIN=$TARGET/epoll-echo-server
 CLIENT_BIN=$TARGET/echo-client
 IDLE_BIN=$TARGET/idle-conns
 # Cores: the server on one, the load on the other.
@@ -43,12 +44,14 @@ build() {
 }
 
 # The command of server $1, in SERVER_CMD: ours, ours-noidle (ours with
-# `--idle-timeout 0`: no idle timer) or tokio.
+# `--idle-timeout 0`: no idle timer), tokio, or epoll (the hand-written
+# epoll loop, the floor).
 server_cmd() {
     case $1 in
         ours) SERVER_CMD=("$OURS_BIN") ;;
         ours-noidle) SERVER_CMD=("$OURS_BIN" --idle-timeout 0) ;;
         tokio) SERVER_CMD=("$TOKIO_BIN") ;;
+        epoll) SERVER_CMD=("$EPOLL_BIN") ;;
         *) die "unknown server $1" ;;
     esac
 }

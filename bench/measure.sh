@@ -25,7 +25,8 @@
 # bench/results/measure.tsv, measure.txt, measure.json and echo.svg.
 #
 # Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS,
-# SERVERS (which of 'ours tokio ours-noidle' to measure; default all),
+# SERVERS (which of 'ours tokio ours-noidle epoll' to measure; default
+# all; epoll is bench's hand-written epoll loop, the floor),
 # SERVER_CPU, CLIENT_CPU, RESULTS, CARGO_TARGET_DIR.
 
 source "$(dirname "$0")/common.sh"
@@ -34,7 +35,7 @@ MEASURE_ROUNDS=${MEASURE_ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-SERVERS=${SERVERS:-ours tokio ours-noidle}
+SERVERS=${SERVERS:-ours tokio ours-noidle epoll}
 parts=("$@")
 ((${#parts[@]})) || parts=(callgrind strace memory)
 
@@ -149,6 +150,7 @@ for part in "${parts[@]}"; do
         # Instructions of ours without its idle timer too: what the
         # runtime itself costs, apart from that feature of the server.
         [[ $part == callgrind ]] && order+=(ours-noidle)
+        order+=(epoll)
         for server in "${order[@]}"; do
             [[ " $SERVERS " == *" $server "* ]] || continue
             "measure_$part" "$server" "$round"

@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 SERVERS = ("ours", "tokio")
+# The hand-written epoll loop (bench's epoll-echo-server): the floor, shown
+# beside the two when it was measured.
+FLOOR = "epoll"
 
 
 def duration_us(text):
@@ -86,11 +89,14 @@ def summarize_run(args):
         out = summary[scenario] = {}
         rounds = sorted({int(r["round"]) for r in rows if r["scenario"] == scenario})
         print(f"\n== {scenario}: {len(rounds)} rounds ==")
+        floor = any(r["server"] == FLOOR and r["scenario"] == scenario for r in rows)
+        servers = SERVERS + ((FLOOR,) if floor else ())
         print(f"{'figure':<26}{'ours median':>14}{'tokio median':>14}"
-              f"{'ours/tokio':>12}{'ours spread':>13}{'tokio spread':>14}")
+              f"{'ours/tokio':>12}{'ours spread':>13}{'tokio spread':>14}"
+              + (f"{'epoll median':>14}{'ours/epoll':>12}" if floor else ""))
         for key, (label, unit, get) in metrics.items():
             per = {s: {int(r["round"]): get(r) for r in rows
-                       if r["scenario"] == scenario and r["server"] == s} for s in SERVERS}
+                       if r["scenario"] == scenario and r["server"] == s} for s in servers}
             ratios = [per["ours"][k] / per["tokio"][k] for k in rounds
                       if k in per["ours"] and k in per["tokio"] and per["tokio"][k]]
             entry = {
@@ -98,20 +104,30 @@ def summarize_run(args):
                     "min": min(per[s].values()), "max": max(per[s].values()),
                     "spread_pct": spread(list(per[s].values())),
                     "rounds": [per[s][k] for k in sorted(per[s])]}
-                for s in SERVERS
+                for s in servers
             }
             entry["ratio_median"] = statistics.median(ratios)
             entry["ratios"] = ratios
             entry["unit"] = unit
+            floor_cols = ""
+            if floor:
+                floor_ratios = [per["ours"][k] / per[FLOOR][k] for k in rounds
+                                if k in per["ours"] and k in per[FLOOR] and per[FLOOR][k]]
+                entry["ratio_to_floor_median"] = statistics.median(floor_ratios)
+                floor_cols = (f"{entry[FLOOR]['median']:>14.2f}"
+                              f"{entry['ratio_to_floor_median']:>12.3f}")
             out[key] = entry
             print(f"{label + ' (' + unit + ')':<26}{entry['ours']['median']:>14.2f}"
                   f"{entry['tokio']['median']:>14.2f}{entry['ratio_median']:>12.3f}"
-                  f"{entry['ours']['spread_pct']:>12.1f}%{entry['tokio']['spread_pct']:>13.1f}%")
+                  f"{entry['ours']['spread_pct']:>12.1f}%{entry['tokio']['spread_pct']:>13.1f}%"
+                  + floor_cols)
         ratios = ", ".join(f"{x:.3f}" for x in out["cpu_us_per_msg"]["ratios"])
         print(f"per-round ratios of CPU per message: {ratios}")
         ratios = ", ".join(f"{x:.3f}" for x in out["msg_per_s"]["ratios"])
         print(f"per-round ratios of throughput:      {ratios}")
-    print("\nours/tokio is the median of the per-round ratios; spread is (max - min) / median.")
+    print("\nours/tokio (and ours/epoll) is the median of the per-round ratios; spread is"
+          " (max - min) / median.\nepoll is the hand-written epoll loop (epoll-echo-server),"
+          " the floor.")
     (results / "run.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -141,7 +157,7 @@ def summarize_measure(args):
     lines = (results / "measure.tsv").read_text().splitlines()
     rows = [line.split("\t") for line in lines]
     summary = {"callgrind": {}, "strace": {}, "memory": {}}
-    for s in SERVERS + ("ours-noidle",):
+    for s in SERVERS + ("ours-noidle", FLOOR):
         # callgrind: kind, server, round, messages, load Ir, baseline Ir
         cg = [r for r in rows if r[0] == "callgrind" and r[1] == s]
         per = [(int(r[4]) - int(r[5])) / int(r[3]) for r in cg]
@@ -184,11 +200,12 @@ def summarize_measure(args):
     def both(section, get, fmt):
         o = get(summary[section].get("ours")) if summary[section].get("ours") else None
         t = get(summary[section].get("tokio")) if summary[section].get("tokio") else None
+        e = get(summary[section].get(FLOOR)) if summary[section].get(FLOOR) else None
         ratio = f"{o / t:.3f}" if o is not None and t else "-"
         show = lambda v: fmt.format(v) if v is not None else "-"
-        return f"{show(o):>14}{show(t):>14}{ratio:>12}"
+        return f"{show(o):>14}{show(t):>14}{ratio:>12}{show(e):>14}"
 
-    print(f"{'figure':<40}{'ours':>14}{'tokio':>14}{'ours/tokio':>12}")
+    print(f"{'figure':<40}{'ours':>14}{'tokio':>14}{'ours/tokio':>12}{'epoll (floor)':>14}")
     cg = summary["callgrind"]
     if cg:
         print(f"{'user instructions per message':<40}"
@@ -196,7 +213,7 @@ def summarize_measure(args):
         if "ours-noidle" in cg and "tokio" in cg:
             o, t = cg["ours-noidle"]["instr_per_msg"], cg["tokio"]["instr_per_msg"]
             print(f"{'  ours with --idle-timeout 0':<40}{o:>14.0f}{t:>14.0f}{o / t:>12.3f}")
-        for s in SERVERS + ("ours-noidle",):
+        for s in SERVERS + ("ours-noidle", FLOOR):
             if s in cg:
                 rs = ", ".join(f"{x:.0f}" for x in cg[s]["rounds"])
                 print(f"  {s} rounds: {rs} (messages {cg[s]['messages']})")
@@ -204,7 +221,7 @@ def summarize_measure(args):
         for kind in list(SYSCALL_KINDS) + ["read errors", "other", "total"]:
             print(f"{'syscalls per message: ' + kind:<40}"
                   + both("strace", lambda x: x[kind]["median"], "{:.4f}"))
-        for s in SERVERS:
+        for s in SERVERS + (FLOOR,):
             for t in summary["strace"].get(s, {}).get("tables", []):
                 print(f"  {s}: {t}")
     mem = summary["memory"]
@@ -212,7 +229,7 @@ def summarize_measure(args):
         conns = next(iter(mem.values()))["conns"]
         print(f"{'RSS growth per idle connection (B)':<40}"
               + both("memory", lambda x: x["bytes_per_conn"], "{:.0f}"))
-        for s in SERVERS:
+        for s in SERVERS + (FLOOR,):
             if s in mem:
                 m = mem[s]
                 rs = ", ".join(f"{b} -> {a} KiB" for b, a in zip(m["rss_before_kib"], m["rss_after_kib"]))
@@ -268,10 +285,10 @@ def chart(args):
         if "ours-noidle" in cg and "tokio" in cg:
             bars.append(("  same, ours without idle timer", cg["ours-noidle"]["instr_per_msg"],
                          cg["tokio"]["instr_per_msg"], "instr", True))
-        if len(m.get("strace", {})) == 2:
+        if "ours" in m.get("strace", {}) and "tokio" in m.get("strace", {}):
             bars.append(("syscalls per msg", m["strace"]["ours"]["total"]["median"],
                          m["strace"]["tokio"]["total"]["median"], "calls", True))
-        if len(m.get("memory", {})) == 2:
+        if "ours" in m.get("memory", {}) and "tokio" in m.get("memory", {}):
             bars.append(("RSS per idle connection", m["memory"]["ours"]["bytes_per_conn"],
                          m["memory"]["tokio"]["bytes_per_conn"], "B", True))
     if not bars:

@@ -4,8 +4,9 @@
 #   bench/run.sh [ROUNDS]
 #
 # Builds release, then for ROUNDS rounds (default 5) runs each server
-# (bench's tokio-echo-server and our echo-server, which goes first
-# alternates) pinned to core SERVER_CPU (0) with `echo-client bench` pinned
+# (our echo-server, bench's tokio-echo-server, and bench's
+# epoll-echo-server, a hand-written epoll loop that shows the floor; which
+# goes first rotates) pinned to core SERVER_CPU (0) with `echo-client bench` pinned
 # to core CLIENT_CPU (1), in two scenarios: CONNS (50) connections and one
 # connection, SIZE (512) B messages, one in flight per connection, for
 # DURATION (5) seconds each. Records msg/s, latency percentiles, and the
@@ -57,8 +58,10 @@ one_run() {
 }
 
 echo "$ROUNDS rounds; server on core $SERVER_CPU, load on core $CLIENT_CPU; $SIZE B messages, depth 1, $DURATION s per run"
+# Which server goes first rotates from round to round.
+orders=("ours tokio epoll" "tokio epoll ours" "epoll ours tokio")
 for ((round = 1; round <= ROUNDS; round++)); do
-    if ((round % 2)); then order=(ours tokio); else order=(tokio ours); fi
+    read -ra order <<<"${orders[$(((round - 1) % 3))]}"
     for scenario in "${CONNS}conns" 1conn; do
         conns=${scenario%%conn*}
         for server in "${order[@]}"; do

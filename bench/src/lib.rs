@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+pub mod server_args;
 pub mod tokio_echo;
 
 /// Rounds per benchmark; the median is reported.

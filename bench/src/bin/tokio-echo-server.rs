@@ -14,51 +14,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-/// How to run the server.
-#[derive(Debug)]
-struct Args {
-    /// Address to listen on.
-    addr: String,
-    /// No per-connection lines.
-    quiet: bool,
-}
-
-/// The usage line printed for `--help` and bad arguments.
-const USAGE: &str = "usage: tokio-echo-server [--addr HOST:PORT] [--quiet]";
-
-/// Parses `--addr HOST:PORT` (or `--addr=HOST:PORT`), `--quiet` (`-q`) and
-/// `--help` (`-h`).
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        addr: "127.0.0.1:6666".to_string(),
-        quiet: false,
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => parsed.addr = args.next().ok_or("--addr needs HOST:PORT")?,
-            "--quiet" | "-q" => parsed.quiet = true,
-            "--help" | "-h" => return Ok(None),
-            _ => match arg.strip_prefix("--addr=") {
-                Some(addr) => parsed.addr = addr.to_string(),
-                None => return Err(format!("unexpected argument {arg:?}")),
-            },
-        }
-    }
-    Ok(Some(parsed))
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("tokio-echo-server: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = bench::server_args::from_env("tokio-echo-server");
     let result = bench::tokio_runtime().block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
