@@ -6,12 +6,13 @@
 //! readable or writable. This crate turns that into plain sequential code:
 //!
 //! 1. A task `.await`s a read. The socket has no data, so the read returns
-//!    `WouldBlock`; the task's [`Waker`](std::task::Waker) is parked on the
-//!    socket's slot in the reactor and the task returns `Pending`.
+//!    `WouldBlock`; the task is parked on the socket's slot in the reactor
+//!    (by its id when it is one of this runtime's tasks, else as its
+//!    [`Waker`](std::task::Waker)) and returns `Pending`.
 //! 2. The executor runs other tasks. When none is ready it calls
 //!    `epoll_wait`, with the next timer deadline as the timeout.
 //! 3. epoll reports the socket readable. The reactor caches that readiness
-//!    and wakes the parked waker, which puts the task back on the run queue.
+//!    and wakes the parked task, which goes back on the run queue.
 //! 4. The executor polls the task again; the read now succeeds.
 //!
 //! The layers, bottom up, each using only those below it: `sys` (the only
@@ -26,6 +27,10 @@
 //! Everything runs on one thread, so futures need not be `Send`; wakers are
 //! `Send + Sync` and may be fired from any thread, which rings an eventfd to
 //! interrupt `epoll_wait`.
+//!
+//! `unsafe` lives in `sys` (the syscalls) and in one more place: a spawned
+//! task's future is polled where it lies in the task's `Rc` cell, which
+//! never moves (`executor/cell.rs`). Each block says why it is sound.
 //!
 //! # Example: an echo server and a client
 //!

@@ -91,7 +91,13 @@ fn accept_all(
 }
 
 /// Echoes what `conn` has to read; false when the connection is done.
-fn echo(conn: &mut Connection, buf: &mut [u8]) -> bool {
+///
+/// A short read usually proves the socket drained, so the loop stops there
+/// and waits for the next edge. Not once the peer's FIN has arrived
+/// (`read_closed`, from `EPOLLRDHUP`): a read that ends at the FIN consumes
+/// it and returns short, no further edge comes, and only one more read
+/// sees the end of the stream.
+fn echo(conn: &mut Connection, buf: &mut [u8], read_closed: bool) -> bool {
     let fd = conn.fd.as_raw_fd();
     if !conn.unsent.is_empty() {
         match write_out(fd, &conn.unsent) {
@@ -117,7 +123,7 @@ fn echo(conn: &mut Connection, buf: &mut [u8]) -> bool {
             Ok(_) => {}
             Err(_) => return false,
         }
-        if n < buf.len() {
+        if n < buf.len() && !read_closed {
             return true; // drained: edge-triggered epoll reports new data
         }
     }
@@ -172,9 +178,13 @@ fn serve(listener: TcpListener, quiet: bool) -> io::Result<()> {
                 accept_all(epoll.as_raw_fd(), &listener, &mut conns, quiet);
                 continue;
             }
+            let read_closed =
+                event.events & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
             let slot = conns.get_mut(token as usize);
             if let Some(slot @ Some(_)) = slot {
-                let done = slot.as_mut().is_some_and(|conn| !echo(conn, &mut buf));
+                let done = slot
+                    .as_mut()
+                    .is_some_and(|conn| !echo(conn, &mut buf, read_closed));
                 if done {
                     *slot = None;
                 }

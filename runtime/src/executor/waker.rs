@@ -87,19 +87,17 @@ pub(crate) struct Shared {
     pub(crate) remote_queue: RemoteQueue,
     /// Rung by remote wakes; the reactor watches it under `WAKE_TOKEN`.
     pub(crate) notifier: Notifier,
-    /// True from a ring until the runtime drains the eventfd: further remote
+    /// True from a ring until the runtime sees the notification: further remote
     /// wakes need no syscall.
     pub(crate) ring_pending: AtomicBool,
 }
 
 impl Shared {
-    /// Called by the runtime after the notifier fired: clears the pending
-    /// flag *after* draining, so a wake racing with the drain either lands
-    /// in the queue before the runtime looks, or rings again.
+    /// Called by the runtime after the notifier fired, before it drains the
+    /// remote queue: a wake racing with this either pushed its id before
+    /// the drain looks, or sees the flag clear and rings again. (The
+    /// eventfd itself needs no reading; see `Notifier`.)
     pub(crate) fn acknowledge_ring(&self) {
-        // Drain errors other than WouldBlock cannot happen on an eventfd we
-        // own; if one did, the next ring would still make it readable.
-        let _ = self.notifier.drain();
         self.ring_pending.store(false, Ordering::SeqCst);
     }
 }
@@ -159,9 +157,9 @@ impl Wake for TaskWaker {
         }
         self.shared.remote_queue.push(self.id);
         if !self.shared.ring_pending.swap(true, Ordering::SeqCst) {
-            // A failed ring cannot be reported from a waker; an eventfd
-            // write fails only if the counter is saturated, which already
-            // means "readable".
+            // A failed ring cannot be reported from a waker; `notify`
+            // handles a saturated counter, so only a closed eventfd (the
+            // runtime is being dropped) could fail here.
             let _ = self.shared.notifier.notify();
         }
     }

@@ -6,10 +6,15 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use super::syscall;
 
 /// A nonblocking, close-on-exec eventfd. Any thread may [`notify`]; the
-/// runtime thread watches it with epoll and [`drain`]s it.
+/// runtime thread watches it with epoll, edge-triggered.
+///
+/// Nobody needs to read the counter: every write wakes the eventfd's wait
+/// queue, so edge-triggered epoll reports each notification that follows
+/// the last `epoll_wait` that returned it, however high the counter stands.
+/// That saves the runtime a `read` per cross-thread wake. Only a counter
+/// that reached its maximum must be reset, which `notify` does itself.
 ///
 /// [`notify`]: Notifier::notify
-/// [`drain`]: Notifier::drain
 #[derive(Debug)]
 pub(crate) struct Notifier {
     /// The eventfd.
@@ -27,29 +32,36 @@ impl Notifier {
         Ok(Notifier { fd })
     }
 
-    /// Makes the eventfd readable, waking an `epoll_wait` that watches it.
+    /// Adds one to the counter, waking an `epoll_wait` that watches it.
     ///
-    /// `WouldBlock` means the counter is saturated: it is already readable,
-    /// which is all a notification needs, so it counts as success.
+    /// After 2^64 - 2 notifications the counter is saturated and a write
+    /// would block without waking anyone; the counter is then reset and
+    /// the write repeated.
     pub(crate) fn notify(&self) -> io::Result<()> {
-        let one: u64 = 1;
-        // SAFETY: `one` is a live u64 and we pass exactly its 8 bytes.
-        let res = unsafe {
-            syscall!(write(
-                self.fd.as_raw_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>()
-            ))
-        };
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(e),
+        match self.add(1) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.drain()?;
+                self.add(1)
+            }
+            result => result,
         }
     }
 
+    /// Adds `n` to the counter: `WouldBlock` if it would reach `u64::MAX`.
+    fn add(&self, n: u64) -> io::Result<()> {
+        // SAFETY: `n` is a live u64 and we pass exactly its 8 bytes.
+        let res = unsafe {
+            syscall!(write(
+                self.fd.as_raw_fd(),
+                (&n as *const u64).cast(),
+                std::mem::size_of::<u64>()
+            ))
+        };
+        res.map(drop)
+    }
+
     /// Resets the counter to zero. `WouldBlock` means nothing was pending.
-    pub(crate) fn drain(&self) -> io::Result<()> {
+    fn drain(&self) -> io::Result<()> {
         let mut count: u64 = 0;
         // SAFETY: `count` is a live u64 and the kernel writes exactly its 8
         // bytes.
@@ -80,8 +92,7 @@ mod tests {
     use crate::sys::epoll::{Epoll, Events, Interest};
     use std::time::Duration;
 
-    #[test]
-    fn notify_wakes_epoll_and_drain_resets() {
+    fn watched() -> (Epoll, Notifier, Events) {
         let epoll = Epoll::new().unwrap();
         let notifier = Notifier::new().unwrap();
         let interest = Interest {
@@ -89,19 +100,40 @@ mod tests {
             write: false,
         };
         epoll.add(notifier.as_fd(), 1, interest).unwrap();
-        let mut events = Events::with_capacity(4);
+        (epoll, notifier, Events::with_capacity(4))
+    }
+
+    #[test]
+    fn every_notification_is_reported_without_a_read() {
+        let (epoll, notifier, mut events) = watched();
         epoll.wait(&mut events, Some(Duration::ZERO)).unwrap();
         assert!(events.is_empty());
+        for round in 0..3 {
+            let remote = std::thread::scope(|s| s.spawn(|| notifier.notify()).join().unwrap());
+            remote.unwrap();
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            assert_eq!(events.len(), 1, "round {round}: the notification was lost");
+            // Reported once: nothing more until the next notification.
+            epoll.wait(&mut events, Some(Duration::ZERO)).unwrap();
+            assert!(events.is_empty(), "round {round}: reported twice");
+        }
+    }
 
-        let remote = std::thread::scope(|s| s.spawn(|| notifier.notify()).join().unwrap());
-        remote.unwrap();
-        notifier.notify().unwrap();
-        epoll
-            .wait(&mut events, Some(Duration::from_secs(5)))
-            .unwrap();
+    #[test]
+    fn a_saturated_counter_is_reset_and_still_notifies() {
+        let (epoll, notifier, mut events) = watched();
+        notifier.add(u64::MAX - 1).unwrap();
+        epoll.wait(&mut events, Some(Duration::ZERO)).unwrap();
         assert_eq!(events.len(), 1);
-        notifier.drain().unwrap();
-        // Draining twice is harmless.
-        notifier.drain().unwrap();
+        assert_eq!(
+            notifier.add(1).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "the counter is saturated"
+        );
+        notifier.notify().unwrap();
+        epoll.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.len(), 1, "the notification after the reset was lost");
     }
 }
