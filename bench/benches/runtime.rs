@@ -17,7 +17,7 @@ const SPAWNS: u64 = 100_000;
 /// Yields per round of the ping-pong (two tasks).
 const PING_PONGS: u64 = 1_000_000;
 /// Wake round trips through another thread per round.
-const REMOTE_WAKES: u64 = 20_000;
+const REMOTE_WAKES: u64 = 100_000;
 /// Timers inserted per round; half are cancelled, half fire.
 const TIMERS: u64 = 1_000_000;
 /// Timer deadlines are spread over this window.
@@ -138,7 +138,7 @@ async fn remote_wake_round(target: usize) {
 
 fn remote_wakes() {
     compare(
-        "20k wakes from another thread, in turn",
+        "100k wakes from another thread, in turn",
         REMOTE_WAKES,
         || {
             let rt = runtime::Runtime::new().unwrap();

@@ -122,8 +122,9 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    /// Where connections come from.
-    listener: TcpListener,
+    /// Where connections come from; `None` once the server stopped
+    /// accepting.
+    listener: Option<TcpListener>,
     /// How to treat them.
     config: Config,
     /// The open connections and the counts of what was served.
@@ -166,7 +167,7 @@ impl Server {
     /// A server for `listener`.
     pub fn new(listener: TcpListener, config: Config) -> Server {
         Server {
-            listener,
+            listener: Some(listener),
             config,
             connections: Rc::new(Connections::default()),
             started: Instant::now(),
@@ -174,8 +175,27 @@ impl Server {
     }
 
     /// The address the server listens on.
+    ///
+    /// # Errors
+    ///
+    /// If the listener's address cannot be read, or the server stopped
+    /// accepting.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listener()?.local_addr()
+    }
+
+    /// The listener, or an error once the server stopped accepting.
+    fn listener(&self) -> io::Result<&TcpListener> {
+        self.listener
+            .as_ref()
+            .ok_or_else(|| io::Error::other("the server stopped accepting"))
+    }
+
+    /// Closes the listener: new connections are refused from now on, and
+    /// [`serve_until`](Server::serve_until) fails at once. The open
+    /// connections go on. [`shut_down`](Server::shut_down) does this first.
+    pub fn stop_accepting(&mut self) {
+        self.listener = None;
     }
 
     /// Accepts connections, each echoed on its own task, until `stop`
@@ -205,7 +225,7 @@ impl Server {
         let mut out_of_fds = false;
         loop {
             self.connections.below(self.config.max_conns.max(1)).await;
-            match self.listener.accept().await {
+            match self.listener()?.accept().await {
                 Ok((stream, peer)) => {
                     if out_of_fds {
                         eprintln!("accepting again: file descriptors are available");
@@ -242,7 +262,7 @@ impl Server {
             started,
             ..
         } = self;
-        drop(listener);
+        drop(listener); // stop accepting, if not done yet
         let mut force = pin!(force);
         let mut all_done = pin!(connections.below(1));
         let mut grace = runtime::time::sleep(grace);

@@ -112,11 +112,13 @@ async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, Stri
     // Tests and scripts read the address from the first line.
     let _ = io::stdout().flush();
 
-    let server = Server::new(listener, config);
+    let mut server = Server::new(listener, config);
     server
         .serve_until(stop.next())
         .await
         .map_err(|e| format!("the listener failed: {e}"))?;
+    // Refuse new connections before saying so.
+    server.stop_accepting();
     eprintln!(
         "shutting down: open connections have {} s to finish (Ctrl-C again to close them now)",
         grace.as_secs()

@@ -26,7 +26,14 @@
 //!   before its fd is closed.
 //! * **Any number of tasks** may wait on one slot and direction; a turn
 //!   wakes them all, after the slab borrow is released. A slot keeps at
-//!   most one waiter per task.
+//!   most one waiter per task. The `poll_*` methods have no hook to run when
+//!   the future that called them is dropped, so a dropped read's waiter
+//!   stays parked until the direction's next event, which wakes that task
+//!   once, spuriously and harmlessly (waking a finished task does nothing),
+//!   or until the socket closes. So that such dead waiters cannot pile up
+//!   on a socket that never becomes ready, the list has a limit that
+//!   adapts to the live waiters (see `Waiters`). Readiness itself is never
+//!   lost: it is cleared only by a syscall that proved it gone.
 //! * **Tasks of this runtime park by id.** While the executor polls a task
 //!   it tells the reactor the task's id and the identity of its waker
 //!   ([`PollingTask`]). A `poll_*` call whose context carries exactly that
@@ -35,12 +42,7 @@
 //!   queue: no reference count changes hands, no thread-local is looked up
 //!   and no waker vtable is called on the hot path. Any other waker (the
 //!   `block_on` future's, a combinator's own, another executor's) is parked
-//!   and woken as a `Waker`. The `poll_*` methods have no hook to run when
-//!   the future that called them is dropped, so a dropped read's waker
-//!   stays parked until the direction's next event, which wakes that task
-//!   once, spuriously and harmlessly (waking a finished task does nothing),
-//!   or until the socket closes. Readiness itself is never lost: it is
-//!   cleared only by a syscall that proved it gone.
+//!   and woken as a `Waker`.
 //! * **A budget per poll.** A task may perform [`IO_BUDGET`] operations per
 //!   poll; the next one returns `Pending` and defers the task until after
 //!   the next turn (as `yield_now` does), so a connection whose data never
@@ -67,8 +69,9 @@ pub(crate) const WAKE_TOKEN: u64 = u64::MAX;
 /// task whose sockets are always ready cannot starve the others.
 pub(crate) const IO_BUDGET: u32 = 128;
 
-/// Wakers parked on one direction of one slot before the oldest are
-/// evicted (woken); see `Waiters::park`.
+/// Waiters parked on one direction of one slot before they are all evicted
+/// (woken), until evictions show that more of them are alive; see
+/// `Waiters::park`.
 const MAX_PARKED: usize = 64;
 
 /// How many events one `epoll_wait` can return.
@@ -216,6 +219,32 @@ impl Parking<'_> {
             Parking::Waker(waker) => Waiter::Waker(waker.clone()),
         }
     }
+
+    /// Who this waiter is, for recognising it after an eviction.
+    fn identity(self) -> Identity {
+        match self {
+            Parking::Task(id) => Identity::Task(id),
+            Parking::Waker(waker) => Identity::of(waker),
+        }
+    }
+}
+
+/// Who a parked waiter is, kept after the waiter itself was evicted: a
+/// task id, or a waker's data and vtable addresses (compared, never
+/// dereferenced, and holding no reference count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Identity {
+    /// A task of this runtime.
+    Task(Key),
+    /// Any other waker.
+    Waker(usize, usize),
+}
+
+impl Identity {
+    /// The identity of `waker`.
+    fn of(waker: &Waker) -> Identity {
+        Identity::Waker(waker.data() as usize, waker.vtable() as *const _ as usize)
+    }
 }
 
 /// The tasks parked on one direction of one slot.
@@ -224,6 +253,21 @@ impl Parking<'_> {
 /// direction) allocates nothing; a waiter that would wake the same task as
 /// one already stored is not stored again, so the list is bounded by the
 /// number of distinct tasks waiting.
+///
+/// # Stale waiters and the limit
+///
+/// A poll-based read has no hook to run when its future is dropped, so a
+/// waiter whose future is gone stays parked until the direction's next
+/// event. Many short-lived tasks parking on a socket that never becomes
+/// ready would pile up, so the list has a limit: when it is full, every
+/// waiter is evicted, that is woken (a spurious wake: a task still
+/// interested polls and parks again, a finished one ignores it). Only the
+/// live ones come back, and they are counted: the next limit is
+/// [`MAX_PARKED`] plus twice the number that came back since the previous
+/// eviction. So a socket with more live waiters than the limit evicts a
+/// few times, the limit grows past them, and it settles (never a busy
+/// loop); dead waiters never raise the limit, so memory stays
+/// proportional to the live ones.
 #[derive(Debug, Default)]
 struct Waiters {
     /// The first parked waiter.
@@ -234,33 +278,92 @@ struct Waiters {
     ///
     /// Empty whenever `first` is `None`.
     rest: Vec<Waiter>,
+    /// Waiters recent evictions woke that have not parked again since, with
+    /// the count of those that have; `None` until the first eviction.
+    evicted: Option<Box<Evicted>>,
+}
+
+/// What [`Waiters`] remembers of its recent evictions.
+#[derive(Debug, Default)]
+struct Evicted {
+    /// Who was evicted and has not come back yet. An evicted waker is kept
+    /// (a clone) so that its address cannot be reused by a new waker that
+    /// would then pass for it.
+    waiting_to_return: std::collections::HashMap<Identity, Option<Waker>>,
+    /// How many evicted waiters came back.
+    returned: usize,
+    /// The current limit on parked waiters.
+    limit: usize,
 }
 
 impl Waiters {
-    /// Parks `waiter` unless the same task is already parked here.
-    ///
-    /// A waiter whose future was dropped stays until the next event, so
-    /// many short-lived tasks parking on a socket that never becomes ready
-    /// would pile up. When [`MAX_PARKED`] are parked, they are all handed
-    /// back to be woken (a spurious wake: a task still interested parks
-    /// again, a finished one ignores it), bounding the list.
+    /// How many waiters may be parked before the next eviction.
+    fn limit(&self) -> usize {
+        self.evicted.as_ref().map_or(MAX_PARKED, |e| e.limit)
+    }
+
+    /// Parks `waiter` unless the same task is already parked here; when
+    /// the list is full, evicts every waiter parked so far and returns
+    /// them to be woken (see the type's docs).
     #[must_use = "the returned waiters must be woken, after the borrow ends"]
     fn park(&mut self, waiter: Parking<'_>) -> Option<Vec<Waiter>> {
         match &self.first {
-            None => self.first = Some(waiter.to_waiter()),
+            None => {
+                self.first = Some(waiter.to_waiter());
+                self.note_return(waiter);
+            }
             Some(first) if waiter.is(first) => {}
             Some(_) => {
-                if !self.rest.iter().any(|parked| waiter.is(parked)) {
-                    if self.rest.len() + 1 >= MAX_PARKED {
-                        let mut evicted = std::mem::take(&mut self.rest);
-                        evicted.extend(self.first.replace(waiter.to_waiter()));
-                        return Some(evicted);
-                    }
-                    self.rest.push(waiter.to_waiter());
+                if self.rest.iter().any(|parked| waiter.is(parked)) {
+                    return None;
                 }
+                if self.rest.len() + 2 > self.limit() {
+                    return Some(self.evict_all_for(waiter));
+                }
+                self.rest.push(waiter.to_waiter());
+                self.note_return(waiter);
             }
         }
         None
+    }
+
+    /// Counts `waiter` if the last eviction woke it: it is alive.
+    fn note_return(&mut self, waiter: Parking<'_>) {
+        if let Some(evicted) = &mut self.evicted {
+            if evicted
+                .waiting_to_return
+                .remove(&waiter.identity())
+                .is_some()
+            {
+                evicted.returned += 1;
+            }
+        }
+    }
+
+    /// Evicts every parked waiter, leaves `waiter` as the only one, and
+    /// sets the next limit from how many of the previous eviction's
+    /// waiters came back.
+    #[cold]
+    fn evict_all_for(&mut self, waiter: Parking<'_>) -> Vec<Waiter> {
+        let mut evicted = std::mem::take(&mut self.rest);
+        evicted.extend(self.first.replace(waiter.to_waiter()));
+        let memory = self.evicted.get_or_insert_with(Box::default);
+        memory.limit = MAX_PARKED + 2 * memory.returned;
+        memory.returned = 0;
+        // Live waiters may come back only after the next eviction or two
+        // (the run queue is first in, first out), so the evicted are
+        // remembered across evictions, up to a few limits' worth: dead
+        // ones never come back and must not be kept for ever.
+        if memory.waiting_to_return.len() > 4 * memory.limit {
+            memory.waiting_to_return.clear();
+        }
+        memory
+            .waiting_to_return
+            .extend(evicted.iter().map(|waiter| match waiter {
+                Waiter::Task(id) => (Identity::Task(*id), None),
+                Waiter::Waker(waker) => (Identity::of(waker), Some(waker.clone())),
+            }));
+        evicted
     }
 
     /// Wakes every waiter parked in `waiters`, with no borrow held while a
@@ -827,6 +930,47 @@ mod tests {
             woken + waiters.rest.len() + 1,
             parked.len(),
             "every waker is parked or woken"
+        );
+    }
+
+    #[test]
+    fn live_waiters_beyond_the_limit_settle_after_a_few_evictions() {
+        // 150 live tasks keep parking on one direction: every evicted one
+        // parks again at once, as a task still waiting would.
+        let wakers: Vec<Waker> = (0..150)
+            .map(|_| Waker::from(Arc::new(CountingWaker::default())))
+            .collect();
+        let mut waiters = Waiters::default();
+        let mut evictions = 0;
+        let mut to_park: Vec<usize> = (0..wakers.len()).collect();
+        while let Some(i) = to_park.pop() {
+            if let Some(evicted) = waiters.park(Parking::Waker(&wakers[i])) {
+                evictions += 1;
+                assert!(evictions <= 8, "evictions do not settle: {evictions}");
+                for waiter in evicted {
+                    let Waiter::Waker(waker) = waiter else {
+                        unreachable!()
+                    };
+                    let j = wakers.iter().position(|w| w.will_wake(&waker)).unwrap();
+                    to_park.insert(0, j);
+                }
+            }
+        }
+        assert_eq!(waiters.rest.len() + 1, wakers.len(), "all 150 are parked");
+        // Dead waiters do not raise the limit: after 1,000 that never come
+        // back, it is down to the minimum, and what is remembered of them
+        // stays bounded.
+        let bound = MAX_PARKED + 2 * wakers.len();
+        for _ in 0..1_000 {
+            let dead = Waker::from(Arc::new(CountingWaker::default()));
+            let _ = waiters.park(Parking::Waker(&dead));
+            assert!(waiters.rest.len() < bound);
+        }
+        assert_eq!(waiters.limit(), MAX_PARKED);
+        let remembered = waiters.evicted.as_ref().unwrap().waiting_to_return.len();
+        assert!(
+            remembered <= 5 * bound,
+            "{remembered} evicted waiters remembered"
         );
     }
 
