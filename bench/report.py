@@ -263,63 +263,79 @@ def top_functions(args):
 
 
 def chart(args):
-    """A bar chart of ours / tokio for each figure measured (tokio = 1)."""
+    """A bar chart of ours / tokio for each figure measured (tokio = 1), with
+    the hand-written epoll loop beside them where it was measured."""
     results = Path(args[0])
-    bars = []  # (label, ours, tokio, unit, lower_is_better)
+    bars = []  # (label, ours, tokio, floor or None, unit, lower_is_better)
     if (results / "run.json").exists():
         run = json.loads((results / "run.json").read_text())
         for scenario, figs in run.items():
             conns = scenario.replace("conns", " conns").replace("1conn", "1 conn")
-            bars.append((f"throughput, {conns}", figs["msg_per_s"]["ours"]["median"],
-                         figs["msg_per_s"]["tokio"]["median"], "msg/s", False))
-            bars.append((f"p99 latency, {conns}", figs["p99"]["ours"]["median"],
-                         figs["p99"]["tokio"]["median"], "µs", True))
-            bars.append((f"server CPU per msg, {conns}", figs["cpu_us_per_msg"]["ours"]["median"],
-                         figs["cpu_us_per_msg"]["tokio"]["median"], "µs", True))
+            for key, label, unit, lower in (("msg_per_s", "throughput", "msg/s", False),
+                                            ("p99", "p99 latency", "µs", True),
+                                            ("cpu_us_per_msg", "server CPU per msg", "µs", True)):
+                f = figs[key]
+                floor = f[FLOOR]["median"] if FLOOR in f else None
+                bars.append((f"{label}, {conns}", f["ours"]["median"], f["tokio"]["median"],
+                             floor, unit, lower))
     if (results / "measure.json").exists():
         m = json.loads((results / "measure.json").read_text())
         cg = m.get("callgrind", {})
+        get = lambda section, s, f: f(section[s]) if s in section else None
         if "ours" in cg and "tokio" in cg:
             bars.append(("user instructions per msg", cg["ours"]["instr_per_msg"],
-                         cg["tokio"]["instr_per_msg"], "instr", True))
+                         cg["tokio"]["instr_per_msg"],
+                         get(cg, FLOOR, lambda x: x["instr_per_msg"]), "instr", True))
         if "ours-noidle" in cg and "tokio" in cg:
             bars.append(("  same, ours without idle timer", cg["ours-noidle"]["instr_per_msg"],
-                         cg["tokio"]["instr_per_msg"], "instr", True))
-        if "ours" in m.get("strace", {}) and "tokio" in m.get("strace", {}):
-            bars.append(("syscalls per msg", m["strace"]["ours"]["total"]["median"],
-                         m["strace"]["tokio"]["total"]["median"], "calls", True))
-        if "ours" in m.get("memory", {}) and "tokio" in m.get("memory", {}):
-            bars.append(("RSS per idle connection", m["memory"]["ours"]["bytes_per_conn"],
-                         m["memory"]["tokio"]["bytes_per_conn"], "B", True))
+                         cg["tokio"]["instr_per_msg"], None, "instr", True))
+        st = m.get("strace", {})
+        if "ours" in st and "tokio" in st:
+            bars.append(("syscalls per msg", st["ours"]["total"]["median"],
+                         st["tokio"]["total"]["median"],
+                         get(st, FLOOR, lambda x: x["total"]["median"]), "calls", True))
+        mem = m.get("memory", {})
+        if "ours" in mem and "tokio" in mem:
+            bars.append(("RSS per idle connection", mem["ours"]["bytes_per_conn"],
+                         mem["tokio"]["bytes_per_conn"],
+                         get(mem, FLOOR, lambda x: x["bytes_per_conn"]), "B", True))
     if not bars:
         return
-    width, row, left, scale_w = 900, 46, 250, 420
+    width, row, left, scale_w = 940, 62, 250, 420
     top = 70
     height = top + row * len(bars) + 40
-    biggest = max(max(o, t) / t for _, o, t, _, _ in bars if t) if bars else 1
+    biggest = max(max(o, t, f or 0) / t for _, o, t, f, _, _ in bars if t)
     unit_w = scale_w / max(biggest, 1.0)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="13">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            '<text x="10" y="22" font-size="16" font-weight="bold">Echo servers: ours vs tokio '
-           'current_thread (tokio = 1)</text>',
+           'current_thread (tokio = 1), and a hand-written epoll loop</text>',
            '<text x="10" y="42" fill="#555">Bars are relative to tokio; the figures are the '
            'medians measured by bench/run.sh and bench/measure.sh.</text>',
            f'<rect x="{left}" y="50" width="12" height="12" fill="#2b7bb9"/>'
            f'<text x="{left + 16}" y="60">ours</text>',
            f'<rect x="{left + 70}" y="50" width="12" height="12" fill="#bbbbbb"/>'
-           f'<text x="{left + 86}" y="60">tokio</text>']
-    for i, (label, ours, tokio, unit, lower) in enumerate(bars):
+           f'<text x="{left + 86}" y="60">tokio</text>',
+           f'<rect x="{left + 140}" y="50" width="12" height="12" fill="#8fbf7f"/>'
+           f'<text x="{left + 156}" y="60">hand-written epoll loop (the floor)</text>']
+    for i, (label, ours, tokio, floor, unit, lower) in enumerate(bars):
         y = top + i * row
         rel = ours / tokio if tokio else 0
         better = "lower is better" if lower else "higher is better"
         out.append(f'<text x="10" y="{y + 15}">{label}</text>')
         out.append(f'<text x="10" y="{y + 30}" fill="#777" font-size="11">{better}</text>')
         out.append(f'<rect x="{left}" y="{y + 2}" width="{rel * unit_w:.1f}" height="16" fill="#2b7bb9"/>')
-        out.append(f'<rect x="{left}" y="{y + 20}" width="{unit_w:.1f}" height="16" fill="#bbbbbb"/>')
         out.append(f'<text x="{left + rel * unit_w + 6:.1f}" y="{y + 15}">{fmt(ours)} {unit} '
                    f'({rel:.2f}×)</text>')
+        out.append(f'<rect x="{left}" y="{y + 20}" width="{unit_w:.1f}" height="16" fill="#bbbbbb"/>')
         out.append(f'<text x="{left + unit_w + 6:.1f}" y="{y + 33}" fill="#555">{fmt(tokio)} {unit}</text>')
+        if floor is not None:
+            frel = floor / tokio if tokio else 0
+            out.append(f'<rect x="{left}" y="{y + 38}" width="{frel * unit_w:.1f}" height="12" '
+                       f'fill="#8fbf7f"/>')
+            out.append(f'<text x="{left + frel * unit_w + 6:.1f}" y="{y + 48}" fill="#555" '
+                       f'font-size="11">{fmt(floor)} {unit} ({frel:.2f}×)</text>')
     out.append(f'<line x1="{left + unit_w:.1f}" y1="{top - 4}" x2="{left + unit_w:.1f}" '
                f'y2="{top + row * len(bars)}" stroke="#999" stroke-dasharray="3,3"/>')
     out.append("</svg>")
