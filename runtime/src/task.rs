@@ -47,6 +47,11 @@ where
 /// or was aborted. Dropping it **detaches** the task: the task keeps running
 /// and its output is dropped when it finishes.
 ///
+/// The handle shares the task's single allocation: the future is dropped as
+/// soon as the task ends, but the allocation (the future's size, plus the
+/// output until it is taken) lives until the handle is dropped too, as with
+/// tokio's handles.
+///
 /// # Examples
 ///
 /// ```
