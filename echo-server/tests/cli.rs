@@ -3,21 +3,14 @@
 //! These live in this package so that cargo builds the binary before any
 //! test of the workspace runs; the end-to-end tests are in `tests/`.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use tests::Output;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
 
-/// How long any run may take before the test kills it and fails.
-const WATCHDOG: Duration = Duration::from_secs(10);
-
-/// Runs the server with `args`, stdin empty, and collects its output,
-/// killing it if it runs past the watchdog.
+/// Runs the server with `args`, stdin empty, under the tests' watchdog.
 fn run(args: &[&str]) -> Output {
-    tests::run(Command::new(BIN).args(args).stdin(Stdio::null()), WATCHDOG)
+    tests::run_args(BIN, args)
 }
 
 #[test]
@@ -31,15 +24,7 @@ fn help_exits_zero_and_mentions_addr() {
 
 #[test]
 fn an_unknown_flag_is_a_usage_error() {
-    let output = run(&["--no-such-flag"]);
-    assert!(!output.status.success(), "{:?}", output.status);
-    let stderr = output.stderr;
-    assert!(
-        stderr.contains("error: unexpected argument '--no-such-flag'"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("Usage:"), "{stderr}");
-    assert!(output.stdout.is_empty());
+    tests::assert_unknown_flag_is_a_usage_error(BIN);
 }
 
 #[test]

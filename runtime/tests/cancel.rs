@@ -9,45 +9,19 @@
 mod util;
 
 use std::cell::Cell;
-use std::future::{pending, poll_fn, Future};
+use std::future::pending;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::task::{yield_now, JoinHandle};
 use runtime::time::{sleep, timeout};
-use util::{open_fd_count, tcp_pair, Watchdog, XorShift};
-
-/// Runs `future` on a new runtime under a [`Watchdog`], holding
-/// [`util::fd_shared`]. The watchdog is not a runtime timer, so it does not
-/// show in the timer counts some tests check.
-fn run<F: Future>(name: &'static str, future: F) -> F::Output {
-    let _fds = util::fd_shared();
-    let _watchdog = Watchdog::new(name, util::DEADLINE);
-    runtime::block_on(future)
-}
-
-/// Polls `future` exactly once with the current task's context.
-async fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
-}
-
-/// Yields until `done` holds, at most `limit` times.
-async fn yield_until(limit: usize, mut done: impl FnMut() -> bool) {
-    for _ in 0..limit {
-        if done() {
-            return;
-        }
-        yield_now().await;
-    }
-    assert!(done(), "condition not reached after {limit} yields");
-}
+use util::{open_fd_count, poll_once, run, tcp_pair, yield_until, Watchdog, XorShift};
 
 /// Lets the reactor turn for a few milliseconds, so that whatever the
 /// kernel has to report by now has been reported and its wakers woken.

@@ -26,15 +26,7 @@ use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpListener;
 use runtime::task::{yield_now, JoinHandle};
 use runtime::time::{interval, sleep};
-use util::{tcp_pair, Watchdog};
-
-/// Runs `future` on a new runtime under a [`Watchdog`], holding
-/// [`util::fd_shared`].
-fn run<F: Future>(name: &'static str, future: F) -> F::Output {
-    let _fds = util::fd_shared();
-    let _watchdog = Watchdog::new(name, util::DEADLINE);
-    runtime::block_on(future)
-}
+use util::{run, tcp_pair};
 
 /// Spawns a task that counts its polls in `polls` and wakes itself at every
 /// poll, so it is always in the run queue. It never finishes: abort it.

@@ -9,6 +9,8 @@
 //! Every test is bounded by `runtime::time::timeout` (or bounded loops) and
 //! uses loopback with port 0 only.
 
+mod util;
+
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -24,38 +26,15 @@ use std::time::{Duration, Instant};
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::task::{yield_now, JoinHandle};
-use runtime::time::{sleep, timeout};
+use runtime::time::sleep;
+use util::{tcp_pair, yield_until};
 
 /// Generous bound for anything that should happen "at once".
 const LIMIT: Duration = Duration::from_secs(3);
 
-/// A connected `(client, server)` pair over loopback.
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
-
 /// Awaits `future`, panicking with `what` after [`LIMIT`].
 async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-    match timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out: {what} (a lost wakeup?)"),
-    }
-}
-
-/// Yields until `done` holds, at most `limit` times.
-async fn yield_until(limit: usize, mut done: impl FnMut() -> bool) {
-    for _ in 0..limit {
-        if done() {
-            return;
-        }
-        yield_now().await;
-    }
-    assert!(done(), "condition not reached after {limit} yields");
+    util::deadline_in(LIMIT, what, future).await
 }
 
 /// A waker of its own that wraps the task's waker, as a combinator's
@@ -442,6 +421,25 @@ fn join_handle_dropped_or_aborted_inside_its_task() {
     });
 }
 
+/// Spawns a task that counts its polls in `polls` and waits until the
+/// stream in `shared` is readable or taken away.
+fn spawn_waiting_on(
+    shared: &Rc<RefCell<Option<TcpStream>>>,
+    polls: &Rc<Cell<usize>>,
+) -> JoinHandle<()> {
+    let (shared, polls) = (shared.clone(), polls.clone());
+    runtime::spawn(async move {
+        poll_fn(|cx| {
+            polls.set(polls.get() + 1);
+            match &*shared.borrow() {
+                None => Poll::Ready(()),
+                Some(stream) => stream.poll_read_ready(cx).map(|r| r.unwrap()),
+            }
+        })
+        .await
+    })
+}
+
 /// A task parked by id on a socket that another task drops is woken (the
 /// deregistration hands its id to the executor outside a turn), promptly
 /// and exactly once.
@@ -451,19 +449,7 @@ fn socket_dropped_under_a_task_parked_by_id() {
         let (_client, server) = tcp_pair().await;
         let shared = Rc::new(RefCell::new(Some(server)));
         let polls = Rc::new(Cell::new(0));
-        let task = runtime::spawn({
-            let (shared, polls) = (shared.clone(), polls.clone());
-            async move {
-                poll_fn(|cx| {
-                    polls.set(polls.get() + 1);
-                    match &*shared.borrow() {
-                        None => Poll::Ready(()),
-                        Some(stream) => stream.poll_read_ready(cx).map(|r| r.unwrap()),
-                    }
-                })
-                .await
-            }
-        });
+        let task = spawn_waiting_on(&shared, &polls);
         yield_until(10, || polls.get() == 1).await;
         let dropper = runtime::spawn({
             let shared = shared.clone();
@@ -515,19 +501,7 @@ fn a_waker_woken_in_a_turn_drops_sockets_and_spawns() {
         let (_client2, server2) = tcp_pair().await;
         let shared = Rc::new(RefCell::new(Some(server2)));
         let polls = Rc::new(Cell::new(0));
-        let parked = runtime::spawn({
-            let (shared, polls) = (shared.clone(), polls.clone());
-            async move {
-                poll_fn(|cx| {
-                    polls.set(polls.get() + 1);
-                    match &*shared.borrow() {
-                        None => Poll::Ready(()),
-                        Some(stream) => stream.poll_read_ready(cx).map(|r| r.unwrap()),
-                    }
-                })
-                .await
-            }
-        });
+        let parked = spawn_waiting_on(&shared, &polls);
         // A parked task whose handle the waker drops.
         let (_client3, server3) = tcp_pair().await;
         let detached = runtime::spawn(async move {

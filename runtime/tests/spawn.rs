@@ -14,18 +14,7 @@ use std::time::Duration;
 
 use runtime::task::{yield_now, JoinHandle};
 use runtime::Runtime;
-use util::DropCounter;
-
-/// Yields until `done` holds, at most `limit` times.
-async fn yield_until(limit: usize, mut done: impl FnMut() -> bool) {
-    for _ in 0..limit {
-        if done() {
-            return;
-        }
-        yield_now().await;
-    }
-    assert!(done(), "condition not reached after {limit} yields");
-}
+use util::{yield_until, DropCounter};
 
 /// Pending until its first poll, then stores its waker in `slot` and stays
 /// pending forever.

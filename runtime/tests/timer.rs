@@ -15,14 +15,7 @@ use std::time::{Duration, Instant};
 
 use runtime::task::yield_now;
 use runtime::time::{error::Elapsed, interval, sleep, sleep_until, timeout};
-use util::{Watchdog, XorShift};
-
-/// Runs `future` on a new runtime under a [`Watchdog`]. Not a timer-based
-/// deadline: that would add its own timer to the counts checked here.
-fn run<F: Future>(name: &'static str, future: F) -> F::Output {
-    let _watchdog = Watchdog::new(name, util::DEADLINE);
-    runtime::block_on(future)
-}
+use util::{run, XorShift};
 
 #[test]
 fn sleeps_never_end_early() {

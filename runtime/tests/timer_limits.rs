@@ -12,7 +12,7 @@
 mod util;
 
 use std::future::{pending, poll_fn, ready, Future};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
@@ -20,20 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use runtime::time::{interval, sleep, sleep_until, timeout};
-use util::{Watchdog, XorShift};
-
-/// Runs `future` on a new runtime under a [`Watchdog`], holding
-/// [`util::fd_shared`].
-fn run<F: Future>(name: &'static str, future: F) -> F::Output {
-    let _fds = util::fd_shared();
-    let _watchdog = Watchdog::new(name, util::DEADLINE);
-    runtime::block_on(future)
-}
-
-/// Polls `future` exactly once with the current task's context.
-async fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
-}
+use util::{poll_once, run, Watchdog, XorShift};
 
 /// A random duration below 3 ms, in nanoseconds, so that deadlines fall
 /// anywhere between whole milliseconds and the rounding is exercised.

@@ -344,6 +344,34 @@ pub fn run(command: &mut Command, timeout: Duration) -> Output {
     finish(child, timeout)
 }
 
+/// Runs the binary at `bin` with `args` and stdin empty, for at most
+/// [`WATCHDOG`]: how the binaries' command-line tests run them.
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn run_args(bin: &str, args: &[&str]) -> Output {
+    run(Command::new(bin).args(args).stdin(Stdio::null()), WATCHDOG)
+}
+
+/// Asserts that `bin` rejects an unknown flag with a usage error: a failure
+/// status, the flag named on stderr with the usage, nothing on stdout.
+///
+/// # Panics
+///
+/// If it does not.
+pub fn assert_unknown_flag_is_a_usage_error(bin: &str) {
+    let output = run_args(bin, &["--no-such-flag"]);
+    assert!(!output.status.success(), "{:?}", output.status);
+    let stderr = output.stderr;
+    assert!(
+        stderr.contains("error: unexpected argument '--no-such-flag'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Usage:"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
 /// Waits for a child spawned with stdout and stderr piped (and not yet
 /// taken), collecting both, for at most `timeout`.
 ///

@@ -7,10 +7,12 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
@@ -51,6 +53,31 @@ pub async fn deadline_in<F: Future>(limit: Duration, what: &str, future: F) -> F
         Ok(output) => output,
         Err(_) => panic!("timed out after {limit:?}: {what} (a lost wakeup or a deadlock?)"),
     }
+}
+
+/// Runs `future` on a new runtime under a [`Watchdog`], holding
+/// [`fd_shared`]. The watchdog is not a runtime timer, so it does not show
+/// in the timer counts some tests check.
+pub fn run<F: Future>(name: &'static str, future: F) -> F::Output {
+    let _fds = fd_shared();
+    let _watchdog = Watchdog::new(name, DEADLINE);
+    runtime::block_on(future)
+}
+
+/// Polls `future` exactly once with the current task's context.
+pub async fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
+    poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+}
+
+/// Yields until `done` holds, at most `limit` times.
+pub async fn yield_until(limit: usize, mut done: impl FnMut() -> bool) {
+    for _ in 0..limit {
+        if done() {
+            return;
+        }
+        runtime::task::yield_now().await;
+    }
+    assert!(done(), "condition not reached after {limit} yields");
 }
 
 /// A thread that kills the whole test process with a clear message if it
