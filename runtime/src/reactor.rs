@@ -565,32 +565,32 @@ impl Reactor {
     /// Parks the polled task on `direction` of `slot`: by id if `waker` is
     /// the one the executor polls it with, else as a waker.
     ///
-    /// The common case, the polled task parking by id where nobody waits
-    /// yet, is inlined; everything else is kept out of line so that the
-    /// ready path of [`Reactor::poll_ready`] stays small.
+    /// The common case, the polled task parking by id on a list that is
+    /// empty and has never evicted anyone (so there is no return to count),
+    /// is inlined; everything else goes through [`Waiters::park`], out of
+    /// line, so that the ready path of [`Reactor::poll_ready`] stays small.
     #[inline]
     fn park(&self, slot: &IoSlot, waker: &Waker, direction: Direction) {
         // `IoSlot::apply` relies on it: nobody parks on a ready direction.
         debug_assert!(!slot.is_ready(direction));
-        let waiters = slot.waiters(direction);
-        if let Some(task) = self.polling.get().filter(|task| task.polls_with(waker)) {
-            let mut parked = waiters.borrow_mut();
-            if parked.first.is_none() {
-                parked.first = Some(Waiter::Task(task.id));
-                return;
-            }
-        }
-        self.park_slow(waiters, waker);
-    }
-
-    /// [`Reactor::park`] when a waiter is already there, or for a waker
-    /// that is not the polled task's.
-    #[inline(never)]
-    fn park_slow(&self, waiters: &RefCell<Waiters>, waker: &Waker) {
         let waiter = match self.polling.get() {
             Some(task) if task.polls_with(waker) => Parking::Task(task.id),
             _ => Parking::Waker(waker),
         };
+        let waiters = slot.waiters(direction);
+        if let Parking::Task(id) = waiter {
+            let mut parked = waiters.borrow_mut();
+            if parked.first.is_none() && parked.evicted.is_none() {
+                parked.first = Some(Waiter::Task(id));
+                return;
+            }
+        }
+        self.park_slow(waiters, waiter);
+    }
+
+    /// [`Reactor::park`] for every case but the common one.
+    #[inline(never)]
+    fn park_slow(&self, waiters: &RefCell<Waiters>, waiter: Parking<'_>) {
         let evicted = waiters.borrow_mut().park(waiter);
         if let Some(evicted) = evicted {
             let mut wake_task = |id| self.woken.borrow_mut().push(id);
