@@ -1,5 +1,6 @@
 //! Runtime micro-benchmarks, ours beside tokio's `current_thread`:
-//! spawn + join, yield ping-pong, wakes from another thread, timers.
+//! spawn + join, yield ping-pong, wakes from another thread (on the same
+//! core and on another), timers.
 //!
 //! Run with `cargo bench -p bench --bench runtime`.
 
@@ -116,13 +117,27 @@ fn yield_ping_pong() {
     );
 }
 
-/// A future that completes after `target` wakes from another thread, each
-/// sent only after the previous one was observed (so every wake counts).
-async fn remote_wake_round(target: usize) {
+/// A future that completes after `target` wakes from a thread pinned to
+/// CPU `waker_cpu`, each sent only after the previous one was observed (so
+/// every wake counts).
+async fn remote_wake_round(target: usize, waker_cpu: usize) {
     let seen = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::task::Waker>(1);
-    // Wakes whatever waker it is sent; ends when the sender is dropped.
-    let waker_thread = std::thread::spawn(move || rx.into_iter().for_each(std::task::Waker::wake));
+    // Moves to its CPU (it starts with its parent's affinity), says so,
+    // then wakes whatever waker it is sent until the sender is dropped.
+    let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+    let waker_thread = std::thread::spawn(move || {
+        let pinned = bench::affinity::pin_current_thread(waker_cpu);
+        let ok = pinned.is_ok();
+        pinned_tx.send(pinned).unwrap();
+        if ok {
+            rx.into_iter().for_each(std::task::Waker::wake)
+        }
+    });
+    pinned_rx
+        .recv()
+        .unwrap()
+        .expect("cannot pin the waking thread");
     poll_fn(|cx| {
         let n = seen.fetch_add(1, Ordering::AcqRel) + 1;
         if n > target {
@@ -136,19 +151,49 @@ async fn remote_wake_round(target: usize) {
     waker_thread.join().unwrap();
 }
 
+/// The CPU the runtime's thread is pinned to in the remote-wake benchmark.
+const RUNTIME_CPU: usize = 0;
+
+/// Wakes from another thread, twice: from a thread on the runtime's own
+/// core, where a wake is two context switches and the figure is the
+/// runtimes' own cost, and from a thread on the other core, where on a
+/// virtual machine the hypervisor's wake-up of an idle core dominates.
 fn remote_wakes() {
-    compare(
-        "100k wakes from another thread, in turn",
-        REMOTE_WAKES,
-        || {
-            let rt = runtime::Runtime::new().unwrap();
-            rt.block_on(time_async(remote_wake_round(REMOTE_WAKES as usize)))
-        },
-        || {
-            let rt = tokio_runtime();
-            rt.block_on(time_async(remote_wake_round(REMOTE_WAKES as usize)))
-        },
-    );
+    for (name, waker_cpu) in [
+        ("100k wakes, waker on the same core", RUNTIME_CPU),
+        ("100k wakes, waker on another core", RUNTIME_CPU + 1),
+    ] {
+        if let Err(e) = bench::affinity::with_current_thread_on(waker_cpu, || ()) {
+            println!("{name:<40} skipped: {e}");
+            continue;
+        }
+        let pinned = |round: &dyn Fn() -> Duration| {
+            bench::affinity::with_current_thread_on(RUNTIME_CPU, round)
+                .expect("cannot pin the runtime's thread")
+        };
+        compare(
+            name,
+            REMOTE_WAKES,
+            || {
+                pinned(&|| {
+                    let rt = runtime::Runtime::new().unwrap();
+                    rt.block_on(time_async(remote_wake_round(
+                        REMOTE_WAKES as usize,
+                        waker_cpu,
+                    )))
+                })
+            },
+            || {
+                pinned(&|| {
+                    let rt = tokio_runtime();
+                    rt.block_on(time_async(remote_wake_round(
+                        REMOTE_WAKES as usize,
+                        waker_cpu,
+                    )))
+                })
+            },
+        );
+    }
 }
 
 /// How long after the start of a round the first deadline falls: enough

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+pub mod affinity;
 pub mod server_args;
 pub mod tokio_echo;
 
