@@ -9,9 +9,14 @@
 //! back (and checked) by tasks on our runtime on the main thread, timed from
 //! the first message to the last echo.
 //!
-//! Run with `cargo bench -p bench --bench echo`. The servers and the load
-//! share the machine's cores, unpinned; `bench/run.sh` is the pinned,
-//! out-of-process version of the same measurement.
+//! Run with `cargo bench -p bench --bench echo`. Both servers' threads
+//! are pinned to one core, and the load to the other, as in `bench/run.sh`
+//! (the out-of-process version of the same measurement): unpinned, the
+//! scheduler's placement of the threads, not the runtimes, decided the
+//! single-connection figure. The single connection is also measured with
+//! the load on the servers' core, where a round trip is two context
+//! switches instead of two wake-ups of an idle core, the hypervisor's
+//! latency on a virtual machine.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -37,24 +42,36 @@ fn main() {
     let ours = start_our_server();
     let tokio = start_tokio_server();
     compare(
-        "1 connection: 512 B round trip",
+        "1 connection, same core: round trip",
         ROUND_TRIPS,
-        || load(ours, 1, ROUND_TRIPS),
-        || load(tokio, 1, ROUND_TRIPS),
+        || load(SERVER_CPU, ours, 1, ROUND_TRIPS),
+        || load(SERVER_CPU, tokio, 1, ROUND_TRIPS),
     );
     compare(
-        "64 connections, depth 1: 512 B messages",
+        "1 connection, other core: round trip",
+        ROUND_TRIPS,
+        || load(LOAD_CPU, ours, 1, ROUND_TRIPS),
+        || load(LOAD_CPU, tokio, 1, ROUND_TRIPS),
+    );
+    compare(
+        "64 connections, depth 1: per message",
         CONNS as u64 * MESSAGES_PER_CONN,
-        || load(ours, CONNS, MESSAGES_PER_CONN),
-        || load(tokio, CONNS, MESSAGES_PER_CONN),
+        || load(LOAD_CPU, ours, CONNS, MESSAGES_PER_CONN),
+        || load(LOAD_CPU, tokio, CONNS, MESSAGES_PER_CONN),
     );
 }
+
+/// The core both servers' threads are pinned to.
+const SERVER_CPU: usize = 0;
+/// The core the load runs on, unless it shares the servers' core.
+const LOAD_CPU: usize = 1;
 
 /// Starts `echo_server::serve` on our runtime on a thread of its own (left
 /// running until the process exits) and returns its address.
 fn start_our_server() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        bench::affinity::pin_current_thread(SERVER_CPU).expect("cannot pin our server");
         runtime::block_on(async move {
             let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
             tx.send(listener.local_addr()?).unwrap();
@@ -74,6 +91,7 @@ fn start_our_server() -> SocketAddr {
 fn start_tokio_server() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        bench::affinity::pin_current_thread(SERVER_CPU).expect("cannot pin tokio's server");
         bench::tokio_runtime().block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             tx.send(listener.local_addr()?).unwrap();
@@ -83,10 +101,17 @@ fn start_tokio_server() -> SocketAddr {
     rx.recv().expect("tokio's echo server did not start")
 }
 
-/// Opens `conns` connections to `addr`, then sends `per_conn` messages on
-/// each, one in flight at a time, checking every echo. Returns the time from
-/// the first message to the last echo (connecting and closing not counted).
-fn load(addr: SocketAddr, conns: usize, per_conn: u64) -> Duration {
+/// On core `cpu`, opens `conns` connections to `addr`, then sends
+/// `per_conn` messages on each, one in flight at a time, checking every
+/// echo. Returns the time from the first message to the last echo
+/// (connecting and closing not counted).
+fn load(cpu: usize, addr: SocketAddr, conns: usize, per_conn: u64) -> Duration {
+    bench::affinity::with_current_thread_on(cpu, || load_here(addr, conns, per_conn))
+        .expect("cannot pin the load")
+}
+
+/// [`load`] on the calling thread, wherever it runs.
+fn load_here(addr: SocketAddr, conns: usize, per_conn: u64) -> Duration {
     let rt = runtime::Runtime::new().expect("cannot build our runtime");
     rt.block_on(async move {
         let mut streams = Vec::with_capacity(conns);
