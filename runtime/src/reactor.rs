@@ -105,6 +105,10 @@ impl Ready {
     const READ_CLOSED: u8 = 1 << 2;
     /// The write side hung up or failed; never cleared.
     const WRITE_CLOSED: u8 = 1 << 3;
+    /// The runtime was dropped and nothing will report readiness again:
+    /// both directions stay ready, so that an operation reaches its
+    /// syscall and fails instead of waiting. Never cleared.
+    const SHUT_DOWN: u8 = 1 << 4;
 
     /// The bits one epoll event adds.
     fn from_event(event: &Event) -> Ready {
@@ -127,8 +131,8 @@ impl Ready {
     /// The bits that make `direction` ready.
     fn mask(direction: Direction) -> u8 {
         match direction {
-            Direction::Read => Ready::READABLE | Ready::READ_CLOSED,
-            Direction::Write => Ready::WRITABLE | Ready::WRITE_CLOSED,
+            Direction::Read => Ready::READABLE | Ready::READ_CLOSED | Ready::SHUT_DOWN,
+            Direction::Write => Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::SHUT_DOWN,
         }
     }
 
@@ -283,6 +287,12 @@ struct Waiters {
     evicted: Option<Box<Evicted>>,
 }
 
+/// The error of an I/O object whose runtime was dropped.
+#[cold]
+fn shut_down_error() -> io::Error {
+    io::Error::other("the runtime this I/O object belongs to has shut down")
+}
+
 /// What [`Waiters`] remembers of its recent evictions.
 #[derive(Debug, Default)]
 struct Evicted {
@@ -423,9 +433,30 @@ impl IoSlot {
         self.readiness.get().is_ready(direction)
     }
 
+    /// True if `direction` is ready only because the runtime was dropped:
+    /// a task would have waited here, for ever.
+    fn only_shut_down(&self, direction: Direction) -> bool {
+        let Ready(bits) = self.readiness.get();
+        bits & Ready::mask(direction) == Ready::SHUT_DOWN
+    }
+
+    /// Checks, after a syscall returned `WouldBlock`, that epoll will
+    /// report the next change.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime was dropped: no report will ever come, so waiting
+    /// would be for ever.
+    fn ensure_reported(&self) -> io::Result<()> {
+        if self.readiness.get().0 & Ready::SHUT_DOWN != 0 {
+            return Err(shut_down_error());
+        }
+        Ok(())
+    }
+
     /// Forgets that `direction` is ready, after a syscall proved it is not.
     ///
-    /// Hang-up and error bits stay: once closed, always ready.
+    /// Hang-up, error and shut-down bits stay: once closed, always ready.
     pub(crate) fn clear_readiness(&self, direction: Direction) {
         let clear = match direction {
             Direction::Read => Ready::READABLE,
@@ -475,6 +506,8 @@ pub(crate) struct Reactor {
     /// Tasks parked by id and woken outside a turn (their socket closed,
     /// or they were evicted), for the executor to collect.
     woken: RefCell<Vec<Key>>,
+    /// Set when the runtime is dropped; see [`Reactor::shut_down`].
+    shut_down: Cell<bool>,
 }
 
 impl Reactor {
@@ -495,12 +528,16 @@ impl Reactor {
             deferred: RefCell::new(Vec::new()),
             polling: Cell::new(None),
             woken: RefCell::new(Vec::new()),
+            shut_down: Cell::new(false),
         })
     }
 
     /// Adds `fd` to epoll, edge-triggered for both directions and
     /// half-close, and gives it a slot.
     pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<(Key, Rc<IoSlot>)> {
+        if self.shut_down.get() {
+            return Err(shut_down_error());
+        }
         let slot = Rc::new(IoSlot::default());
         let key = self.slots.borrow_mut().insert(slot.clone());
         if let Err(e) = self.epoll.add(fd, key.to_u64(), SOCKET_INTEREST) {
@@ -552,7 +589,7 @@ impl Reactor {
     #[inline]
     fn poll_ready(&self, slot: &IoSlot, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
         if !self.consume_budget() {
-            self.defer(cx.waker());
+            self.budget_spent(cx.waker());
             return Poll::Pending;
         }
         if slot.is_ready(direction) {
@@ -617,6 +654,21 @@ impl Reactor {
         self.deferred.borrow_mut().push(waker.clone());
     }
 
+    /// Makes the polled task, its budget spent, yield: woken after the next
+    /// turn. If this reactor will never turn again (its runtime was
+    /// dropped, and another runtime polls the task), woken at once with a
+    /// fresh budget instead.
+    #[cold]
+    #[inline(never)]
+    fn budget_spent(&self, waker: &Waker) {
+        if self.shut_down.get() {
+            self.budget.set(IO_BUDGET);
+            waker.wake_by_ref();
+        } else {
+            self.defer(waker);
+        }
+    }
+
     /// True if some task waits for the next turn: the turn must not block.
     pub(crate) fn has_deferred(&self) -> bool {
         !self.deferred.borrow().is_empty()
@@ -634,6 +686,27 @@ impl Reactor {
         let mut slot = self.deferred.borrow_mut();
         if slot.is_empty() {
             *slot = deferred;
+        }
+    }
+
+    /// Called as the runtime is dropped, for the I/O objects that outlive
+    /// it: nothing will turn this reactor again. Every socket is marked
+    /// ready for good, and everyone still parked on one (another runtime's
+    /// task) is woken, so that each operation reaches its syscall and, where
+    /// it would wait, fails with an error instead. New registrations fail.
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.set(true);
+        // Every slot is marked before any waker runs (one could panic), and
+        // no borrow of the slab is held while they run.
+        let slots: Vec<Rc<IoSlot>> = self.slots.borrow().values().cloned().collect();
+        for slot in &slots {
+            let Ready(bits) = slot.readiness.get();
+            slot.readiness.set(Ready(bits | Ready::SHUT_DOWN));
+        }
+        for slot in slots {
+            // The ids are this runtime's own tasks, which are gone.
+            Waiters::wake_all(&slot.readers, &mut drop);
+            Waiters::wake_all(&slot.writers, &mut drop);
         }
     }
 
@@ -730,14 +803,48 @@ impl<T: AsFd> Registered<T> {
         self.reactor.poll_ready(&self.slot, cx, direction)
     }
 
+    /// [`poll_ready`](Registered::poll_ready) for operations off the hot
+    /// path, which fail where they would have waited for a dropped runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime was dropped and epoll had not reported `direction`
+    /// ready before.
+    pub(crate) fn poll_ready_or_fail(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_ready(cx, direction));
+        if self.slot.only_shut_down(direction) {
+            return Poll::Ready(Err(shut_down_error()));
+        }
+        Poll::Ready(Ok(()))
+    }
+
     /// Forgets that `direction` is ready.
     #[inline]
     pub(crate) fn clear_readiness(&self, direction: Direction) {
         self.slot.clear_readiness(direction)
     }
 
+    /// Checks, after a syscall returned `WouldBlock`, that epoll will
+    /// report the next change.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime was dropped: waiting would be for ever.
+    pub(crate) fn ensure_reported(&self) -> io::Result<()> {
+        self.slot.ensure_reported()
+    }
+
     /// Runs `op` once `direction` is ready, and again after each
     /// `WouldBlock` once the reactor reports readiness anew.
+    ///
+    /// # Errors
+    ///
+    /// `op`'s, or, where it would wait for a dropped runtime, the
+    /// shut-down error.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -745,7 +852,7 @@ impl<T: AsFd> Registered<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            std::task::ready!(self.poll_ready(cx, direction));
+            std::task::ready!(self.poll_ready_or_fail(cx, direction))?;
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(direction),
                 result => return Poll::Ready(result),

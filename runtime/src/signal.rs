@@ -349,9 +349,9 @@ impl Signal {
     /// Waits for the next delivery. Returns `Some(())` once per delivery
     /// (or per batch of deliveries since the last call).
     ///
-    /// Never returns `None` in this runtime: the stream does not end. The
-    /// `Option` keeps tokio's signature. Cancel-safe: dropping the future
-    /// loses no delivery.
+    /// Returns `None` only once the runtime the stream was created on has
+    /// been dropped, as tokio's does: no delivery can reach it any more.
+    /// Cancel-safe: dropping the future loses no delivery.
     ///
     /// # Examples
     ///
@@ -376,8 +376,9 @@ impl Signal {
     }
 
     /// Polls for the next delivery: `Ready(Some(()))` if the signal was
-    /// delivered since the last `Ready`, else `Pending` with the task parked
-    /// until the next delivery.
+    /// delivered since the last `Ready`, `Ready(None)` if the stream's
+    /// runtime was dropped, else `Pending` with the task parked until the
+    /// next delivery.
     ///
     /// # Examples
     ///
@@ -395,6 +396,12 @@ impl Signal {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        if self.pipe.ensure_reported().is_err() {
+            // The runtime was dropped: nothing will report the pipe
+            // readable again, so the stream has ended, for good.
+            unpark(self.id);
+            return Poll::Ready(None);
+        }
         // 1. Park in the process-wide list *before* reading the counter, so
         //    that a runtime that drains the pipe after our read wakes us.
         park(self.id, cx.waker());

@@ -134,6 +134,11 @@ impl<T> Slab<T> {
         out
     }
 
+    /// The values stored, in index order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().filter_map(|entry| entry.value.as_ref())
+    }
+
     /// Number of values stored.
     pub(crate) fn len(&self) -> usize {
         self.len

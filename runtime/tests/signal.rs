@@ -248,3 +248,20 @@ fn a_dropped_signal_releases_its_registration() {
         });
     });
 }
+
+#[test]
+fn a_signal_stream_ends_when_its_runtime_is_dropped() {
+    in_child_process("a_signal_stream_ends_when_its_runtime_is_dropped", || {
+        let _watchdog = Watchdog::new("signal stream of a dropped runtime", LIMIT);
+        let first = runtime::Runtime::new().unwrap();
+        let mut hup = first.block_on(async { signal(SignalKind::hangup()).unwrap() });
+        drop(first);
+        // Its pipe is registered with a reactor that will never turn again:
+        // instead of waiting for ever, the stream ends, as tokio's does.
+        let second = runtime::Runtime::new().unwrap();
+        assert_eq!(second.block_on(hup.recv()), None);
+        // And it stays ended, even after a delivery.
+        raise(SignalKind::hangup());
+        assert_eq!(second.block_on(hup.recv()), None);
+    });
+}

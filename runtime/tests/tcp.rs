@@ -1,7 +1,8 @@
 //! TCP over loopback: accept/connect, EOF, half-close, refused connects,
 //! fd-number reuse, edge-triggered draining, many concurrent echo
-//! connections, resets, SIGPIPE, several waiters on one stream, and no fd
-//! leak when a runtime with thousands of socket-holding tasks is dropped.
+//! connections, resets, SIGPIPE, several waiters on one stream, no fd
+//! leak when a runtime with thousands of socket-holding tasks is dropped,
+//! and sockets that outlive their runtime failing instead of waiting.
 //!
 //! Every test takes [`util::fd_shared`] (or `fd_exclusive` when it counts
 //! or relies on fd numbers) and runs under [`util::deadline`].
@@ -793,4 +794,85 @@ fn dropping_a_runtime_with_ten_thousand_socket_tasks_leaks_nothing() {
         start,
         "fds leaked by the dropped runtime"
     );
+}
+
+/// True if `result` is the error of an I/O object whose runtime is gone.
+fn is_shut_down_error<T: std::fmt::Debug>(result: &io::Result<T>) -> bool {
+    matches!(result, Err(e) if e.to_string().contains("has shut down"))
+}
+
+#[test]
+fn sockets_that_outlive_their_runtime_fail_instead_of_waiting() {
+    let _fds = util::fd_shared();
+    let first = Runtime::new().unwrap();
+    let (listener, client, server) = first.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (&server).write_all(&[7; 300]).await.unwrap();
+        (listener, client, server)
+    });
+    drop(first);
+    // Nothing will ever turn the first runtime's reactor. What is there is
+    // still read (300 reads, more than a task's I/O budget), and then every
+    // operation that would wait fails at once instead.
+    let second = Runtime::new().unwrap();
+    second.block_on(deadline("sockets of a dropped runtime", async {
+        let mut byte = [0; 1];
+        for _ in 0..300 {
+            (&client).read_exact(&mut byte).await.unwrap();
+            assert_eq!(byte, [7]);
+        }
+        let read = (&client).read(&mut byte).await;
+        assert!(is_shut_down_error(&read), "read: {read:?}");
+        let readable = client.readable().await;
+        assert!(is_shut_down_error(&readable), "readable: {readable:?}");
+        let try_read = client.try_read(&mut byte);
+        assert!(is_shut_down_error(&try_read), "try_read: {try_read:?}");
+        let accept = listener.accept().await;
+        assert!(
+            is_shut_down_error(&accept),
+            "accept: {:?}",
+            accept.map(drop)
+        );
+        let mut incoming = listener.incoming();
+        let next = poll_fn(|cx| Pin::new(&mut incoming).poll_next(cx)).await;
+        assert!(next.is_none(), "the incoming stream goes on");
+        // The sockets themselves are fine: what does not wait still works.
+        assert_eq!(server.try_write(b"still open").unwrap(), 10);
+        let mut buf = [0; 16];
+        let n = client.try_read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"still open");
+    }));
+}
+
+#[test]
+fn a_task_parked_on_a_socket_of_a_runtime_being_dropped_is_woken_with_an_error() {
+    let _fds = util::fd_shared();
+    let first = Runtime::new().unwrap();
+    let (client, _server) = first.block_on(tcp_pair());
+    let second = Runtime::new().unwrap();
+    second.block_on(deadline(
+        "a task parked on a dropped runtime's socket",
+        async move {
+            let started = Rc::new(Cell::new(false));
+            let reader = runtime::spawn({
+                let started = started.clone();
+                async move {
+                    started.set(true);
+                    let mut buf = [0; 16];
+                    (&client).read(&mut buf).await
+                }
+            });
+            // Once started, the reader is parked on the first runtime's socket
+            // (its read found nothing, in the same poll).
+            util::yield_until(100, || started.get()).await;
+            drop(first);
+            // Only the wake-up that dropping the runtime sends can finish it.
+            let result = reader.await.unwrap();
+            assert!(is_shut_down_error(&result), "read: {result:?}");
+        },
+    ));
 }

@@ -203,7 +203,10 @@ impl Core {
 ///
 /// Futures need not be `Send`: everything runs on the thread that calls
 /// [`block_on`](Runtime::block_on). Dropping the runtime drops every task
-/// that has not finished.
+/// that has not finished. Its sockets that outlive it (held outside any
+/// task) stay open, but an operation on one that would wait fails with an
+/// error instead, since nothing will report readiness again; its signal
+/// streams end.
 ///
 /// # Examples
 ///
@@ -350,6 +353,8 @@ impl Drop for Runtime {
         self.core.reactor.clear_deferred();
         self.core.shared.remote_queue.drain(drop);
         self.core.timers.clear();
+        // I/O objects that outlive the runtime now fail instead of waiting.
+        self.core.reactor.shut_down();
     }
 }
 

@@ -97,7 +97,9 @@ impl TcpListener {
     ///
     /// What `accept4` reports: `EMFILE`/`ENFILE` when out of file
     /// descriptors, `ECONNABORTED` for a connection reset while queued, ...
-    /// The listener stays usable after any of them.
+    /// The listener stays usable after any of them. Once the runtime that
+    /// created the listener has been dropped, an error that says so, every
+    /// time: nothing will report a connection again.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -112,7 +114,8 @@ impl TcpListener {
     }
 
     /// A stream of accepted connections, for use with `futures_core::Stream`
-    /// combinators. It never ends; each item is one `accept`.
+    /// combinators. Each item is one `accept`; the stream ends only once the
+    /// runtime that created the listener has been dropped.
     ///
     /// # Examples
     ///
@@ -171,6 +174,10 @@ impl futures_core::Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.listener.io.ensure_reported().is_err() {
+            // Its runtime was dropped: every accept would fail from now on.
+            return Poll::Ready(None);
+        }
         self.listener
             .poll_accept(cx)
             .map(|result| Some(result.map(|(stream, _)| stream)))

@@ -4,7 +4,8 @@
 //! the runtime's reactor once, when it is created. Its `poll_*` methods try
 //! the syscall first; only on `WouldBlock` do they clear the cached
 //! readiness and park the task's waker until epoll reports the socket
-//! ready again.
+//! ready again. A socket is tied to the runtime that created it: once that
+//! runtime is dropped, an operation that would wait fails instead.
 
 mod listener;
 mod stream;

@@ -181,12 +181,12 @@ impl TcpStream {
 
     /// Polls for read readiness; see [`readable`](TcpStream::readable).
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(cx, Direction::Read).map(Ok)
+        self.io.poll_ready_or_fail(cx, Direction::Read)
     }
 
     /// Polls for write readiness; see [`writable`](TcpStream::writable).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(cx, Direction::Write).map(Ok)
+        self.io.poll_ready_or_fail(cx, Direction::Write)
     }
 
     /// Reads once without waiting: `WouldBlock` if no data is there (which
@@ -194,14 +194,26 @@ impl TcpStream {
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let result = self.io.get_ref().read(buf);
         self.after(Direction::Read, buf.len(), &result);
-        result
+        self.unless_shut_down(result)
     }
 
     /// Writes once without waiting: `WouldBlock` if the send buffer is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let result = self.io.get_ref().write(buf);
         self.after(Direction::Write, buf.len(), &result);
-        result
+        self.unless_shut_down(result)
+    }
+
+    /// `result`, unless it is `WouldBlock` and the stream's runtime was
+    /// dropped: then the shut-down error, since no readiness will come.
+    fn unless_shut_down(&self, result: io::Result<usize>) -> io::Result<usize> {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.io.ensure_reported()?;
+                Err(e)
+            }
+            result => result,
+        }
     }
 
     /// Updates the cached readiness after a syscall on `len` bytes.
@@ -240,11 +252,8 @@ impl TcpStream {
             let result = op(self.io.get_ref());
             self.after(direction, len, &result);
             match result {
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.ensure_reported()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return Poll::Ready(result),
             }
         }
