@@ -47,6 +47,10 @@
 //!   poll; the next one returns `Pending` and defers the task until after
 //!   the next turn (as `yield_now` does), so a connection whose data never
 //!   runs out cannot starve the others, nor I/O and timers.
+//! * **Shutdown.** Dropping the runtime marks the sockets that outlive it
+//!   ready for good and wakes whoever waits on them (tasks of other
+//!   runtimes): where an operation would then wait for a turn that will
+//!   never come, it fails instead ([`Reactor::shut_down`]).
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -585,7 +589,8 @@ impl Reactor {
 
     /// Ready once `direction` of `slot` may make progress and the polled
     /// task still has I/O budget; otherwise the task is parked on the slot
-    /// (or, when its budget is spent, deferred until after the next turn).
+    /// (or, when its budget is spent, deferred until after the next turn;
+    /// see [`Reactor::budget_spent`]).
     #[inline]
     fn poll_ready(&self, slot: &IoSlot, cx: &mut Context<'_>, direction: Direction) -> Poll<()> {
         if !self.consume_budget() {
@@ -708,13 +713,11 @@ impl Reactor {
             Waiters::wake_all(&slot.readers, &mut drop);
             Waiters::wake_all(&slot.writers, &mut drop);
         }
-    }
-
-    /// Drops every deferred waker and woken id (runtime shutdown).
-    pub(crate) fn clear_deferred(&self) {
-        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        drop(deferred);
         self.woken.borrow_mut().clear();
+        // Deferred wakers too: another runtime's task may have spent its
+        // budget on one of these sockets. (This runtime's own tasks'
+        // wakers are retired by now; waking them does nothing.)
+        self.wake_deferred();
     }
 
     /// Number of registered fds.

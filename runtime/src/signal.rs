@@ -506,7 +506,8 @@ impl fmt::Debug for CtrlC {
 /// # Errors
 ///
 /// The error of installing the handler or of creating the runtime's pipe
-/// registration (no file descriptor left).
+/// registration (no file descriptor left); "the signal stream ended" if
+/// the runtime the future was first polled on is dropped before a Ctrl-C.
 ///
 /// # Panics
 ///

@@ -265,3 +265,30 @@ fn a_signal_stream_ends_when_its_runtime_is_dropped() {
         assert_eq!(second.block_on(hup.recv()), None);
     });
 }
+
+#[test]
+fn a_task_waiting_for_a_signal_is_woken_when_the_streams_runtime_is_dropped() {
+    in_child_process(
+        "a_task_waiting_for_a_signal_is_woken_when_the_streams_runtime_is_dropped",
+        || {
+            let _watchdog = Watchdog::new("signal waiter of a dropped runtime", LIMIT);
+            let first = runtime::Runtime::new().unwrap();
+            let mut hup = first.block_on(async { signal(SignalKind::hangup()).unwrap() });
+            let second = runtime::Runtime::new().unwrap();
+            second.block_on(async move {
+                let started = std::rc::Rc::new(std::cell::Cell::new(false));
+                let waiter = runtime::spawn({
+                    let started = started.clone();
+                    async move {
+                        started.set(true);
+                        hup.recv().await
+                    }
+                });
+                // Once started, the waiter is parked (nothing was delivered).
+                util::yield_until(100, || started.get()).await;
+                drop(first);
+                assert_eq!(waiter.await.unwrap(), None);
+            });
+        },
+    );
+}

@@ -876,3 +876,71 @@ fn a_task_parked_on_a_socket_of_a_runtime_being_dropped_is_woken_with_an_error()
         },
     ));
 }
+
+#[test]
+fn a_task_that_spent_its_budget_on_a_live_runtimes_socket_is_woken_when_it_drops() {
+    let _fds = util::fd_shared();
+    let first = Runtime::new().unwrap();
+    let (client, server) = first.block_on(tcp_pair());
+    first.block_on(async {
+        (&server).write_all(&[7; 300]).await.unwrap();
+        // The first runtime sees the bytes arrive.
+        client.readable().await.unwrap();
+    });
+    let second = Runtime::new().unwrap();
+    second.block_on(deadline(
+        "a task deferred onto a dropped runtime",
+        async move {
+            let bytes_read = Rc::new(Cell::new(0));
+            let reader = runtime::spawn({
+                let bytes_read = bytes_read.clone();
+                async move {
+                    let mut byte = [0; 1];
+                    for _ in 0..300 {
+                        (&client).read_exact(&mut byte).await?;
+                        bytes_read.set(bytes_read.get() + 1);
+                    }
+                    (&client).read(&mut byte).await
+                }
+            });
+            // The first runtime is alive but not running: after a budget's
+            // worth of reads, the reader waits for that runtime's next turn.
+            util::yield_until(1_000, || bytes_read.get() > 0).await;
+            for _ in 0..10 {
+                yield_now().await;
+            }
+            let stalled_at = bytes_read.get();
+            assert!(stalled_at < 300, "the reader was never deferred");
+            // Dropping that runtime must wake it: it then reads the rest, and
+            // fails where it would wait.
+            drop(first);
+            let last = reader.await.unwrap();
+            assert!(is_shut_down_error(&last), "last read: {last:?}");
+            assert_eq!(bytes_read.get(), 300);
+        },
+    ));
+    drop(server);
+}
+
+#[test]
+fn accept_leaves_connections_queued_once_its_runtime_is_gone() {
+    let _fds = util::fd_shared();
+    let first = Runtime::new().unwrap();
+    let listener = first.block_on(async { TcpListener::bind("127.0.0.1:0").unwrap() });
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    // Let the first runtime see the connection (the listener is readable).
+    first.block_on(async { yield_now().await });
+    drop(first);
+    let second = Runtime::new().unwrap();
+    let accept = second.block_on(deadline("accept on a dropped runtime's listener", async {
+        listener.accept().await.map(drop)
+    }));
+    assert!(is_shut_down_error(&accept), "accept: {accept:?}");
+    // Not accepted and closed behind the client's back: still queued.
+    client.set_nonblocking(true).unwrap();
+    let read = (&client).read(&mut [0; 1]);
+    assert!(
+        matches!(&read, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "the queued connection was closed: {read:?}"
+    );
+}

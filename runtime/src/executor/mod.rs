@@ -203,10 +203,12 @@ impl Core {
 ///
 /// Futures need not be `Send`: everything runs on the thread that calls
 /// [`block_on`](Runtime::block_on). Dropping the runtime drops every task
-/// that has not finished. Its sockets that outlive it (held outside any
-/// task) stay open, but an operation on one that would wait fails with an
-/// error instead, since nothing will report readiness again; its signal
-/// streams end.
+/// that has not finished. Sockets it created that outlive it (held outside
+/// its tasks) stay open, but nothing will report their readiness again: an
+/// operation that needs a new report (a read or write that finds nothing to
+/// do, `readable`, `writable`, `accept`) fails with an error instead of
+/// waiting, and signal streams end. What epoll reported before the drop is
+/// still used.
 ///
 /// # Examples
 ///
@@ -350,10 +352,10 @@ impl Drop for Runtime {
         }
         drop(tasks);
         self.core.run_queue.borrow_mut().clear();
-        self.core.reactor.clear_deferred();
         self.core.shared.remote_queue.drain(drop);
         self.core.timers.clear();
-        // I/O objects that outlive the runtime now fail instead of waiting.
+        // I/O objects that outlive the runtime now fail instead of waiting,
+        // and other runtimes' tasks waiting on them are woken to see that.
         self.core.reactor.shut_down();
     }
 }

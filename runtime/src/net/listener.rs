@@ -106,6 +106,9 @@ impl TcpListener {
 
     /// Polls for a connection; see [`accept`](TcpListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        // Once the runtime is gone, a connection accepted now could not be
+        // registered, and would only be closed: leave it queued.
+        self.io.ensure_reported()?;
         let (fd, peer) = ready!(self
             .io
             .poll_io(cx, Direction::Read, |l| socket::accept(l.as_fd())))?;

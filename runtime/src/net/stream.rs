@@ -169,12 +169,22 @@ impl TcpStream {
     /// Readiness can be spurious; follow with [`try_read`] and wait again
     /// on `WouldBlock`.
     ///
+    /// # Errors
+    ///
+    /// If the runtime that created the stream was dropped and epoll had
+    /// not reported it readable before: it never will.
+    ///
     /// [`try_read`]: TcpStream::try_read
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_read_ready(cx)).await
     }
 
     /// Waits until the stream may be writable.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime that created the stream was dropped and epoll had
+    /// not reported it writable before: it never will.
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_write_ready(cx)).await
     }
@@ -190,14 +200,16 @@ impl TcpStream {
     }
 
     /// Reads once without waiting: `WouldBlock` if no data is there (which
-    /// also clears the cached readiness).
+    /// also clears the cached readiness), or instead an error if the
+    /// stream's runtime was dropped (no readiness will be reported again).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let result = self.io.get_ref().read(buf);
         self.after(Direction::Read, buf.len(), &result);
         self.unless_shut_down(result)
     }
 
-    /// Writes once without waiting: `WouldBlock` if the send buffer is full.
+    /// Writes once without waiting: `WouldBlock` if the send buffer is full,
+    /// or instead an error if the stream's runtime was dropped.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let result = self.io.get_ref().write(buf);
         self.after(Direction::Write, buf.len(), &result);
