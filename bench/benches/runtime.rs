@@ -167,32 +167,28 @@ fn remote_wakes() {
             println!("{name:<40} skipped: {e}");
             continue;
         }
-        let pinned = |round: &dyn Fn() -> Duration| {
-            bench::affinity::with_current_thread_on(RUNTIME_CPU, round)
-                .expect("cannot pin the runtime's thread")
-        };
-        compare(
-            name,
-            REMOTE_WAKES,
-            || {
-                pinned(&|| {
+        // The runtime's thread stays on its core for the whole comparison.
+        bench::affinity::with_current_thread_on(RUNTIME_CPU, || {
+            compare(
+                name,
+                REMOTE_WAKES,
+                || {
                     let rt = runtime::Runtime::new().unwrap();
                     rt.block_on(time_async(remote_wake_round(
                         REMOTE_WAKES as usize,
                         waker_cpu,
                     )))
-                })
-            },
-            || {
-                pinned(&|| {
+                },
+                || {
                     let rt = tokio_runtime();
                     rt.block_on(time_async(remote_wake_round(
                         REMOTE_WAKES as usize,
                         waker_cpu,
                     )))
-                })
-            },
-        );
+                },
+            )
+        })
+        .expect("cannot pin the runtime's thread");
     }
 }
 

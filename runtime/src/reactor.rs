@@ -897,6 +897,17 @@ mod tests {
         (Reactor::new(notifier.as_fd()).unwrap(), notifier)
     }
 
+    /// A socket pair whose first end is nonblocking and registered with
+    /// `reactor`, after a turn that took its first events, and that end's
+    /// key and slot.
+    fn registered_pair(reactor: &Reactor) -> (UnixStream, UnixStream, Key, Rc<IoSlot>) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let (key, slot) = reactor.register(a.as_fd()).unwrap();
+        reactor.turn(Some(Duration::ZERO), |_| {});
+        (a, b, key, slot)
+    }
+
     /// Parks a new counting waker on `direction` of `slot`, as a waker
     /// (no task is being polled), with a fresh I/O budget.
     fn park(reactor: &Reactor, slot: &IoSlot, direction: Direction) -> Arc<CountingWaker> {
@@ -911,10 +922,7 @@ mod tests {
     #[test]
     fn readiness_wakes_every_parked_task_once() {
         let (reactor, _notifier) = reactor();
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (_a, mut b, _key, slot) = registered_pair(&reactor);
         let first = park(&reactor, &slot, Direction::Read);
         let second = park(&reactor, &slot, Direction::Read);
         b.write_all(b"x").unwrap();
@@ -939,10 +947,7 @@ mod tests {
     #[test]
     fn the_polled_task_parks_by_id_and_its_id_is_handed_over() {
         let (reactor, _notifier) = reactor();
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (_a, mut b, _key, slot) = registered_pair(&reactor);
 
         let task = Arc::new(CountingWaker::default());
         let task_waker = Waker::from(task.clone());
@@ -977,9 +982,7 @@ mod tests {
     #[test]
     fn outside_a_poll_the_same_waker_parks_as_a_waker() {
         let (reactor, _notifier) = reactor();
-        let (a, mut b) = UnixStream::pair().unwrap();
-        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (_a, mut b, _key, slot) = registered_pair(&reactor);
         let task = Arc::new(CountingWaker::default());
         let task_waker = Waker::from(task.clone());
         reactor.start_poll(Some(PollingTask::new(Key::from_u64(7), &task_waker)));
@@ -998,9 +1001,7 @@ mod tests {
     #[test]
     fn deregister_hands_over_the_ids_parked_on_the_slot() {
         let (reactor, _notifier) = reactor();
-        let (a, _b) = UnixStream::pair().unwrap();
-        let (key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (a, _b, key, slot) = registered_pair(&reactor);
         let waker = Waker::from(Arc::new(CountingWaker::default()));
         let (reader, writer) = (Key::from_u64(1), Key::from_u64(2));
         let mut cx = Context::from_waker(&waker);
@@ -1024,9 +1025,7 @@ mod tests {
     #[test]
     fn parked_wakers_are_bounded_and_evicted_ones_are_woken() {
         let (reactor, _notifier) = reactor();
-        let (a, _b) = UnixStream::pair().unwrap();
-        let (_key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (_a, _b, _key, slot) = registered_pair(&reactor);
         let parked: Vec<_> = (0..MAX_PARKED * 3)
             .map(|_| park(&reactor, &slot, Direction::Read))
             .collect();
@@ -1172,9 +1171,7 @@ mod tests {
     #[test]
     fn deregister_wakes_parked_tasks_and_frees_the_slot() {
         let (reactor, _notifier) = reactor();
-        let (a, _b) = UnixStream::pair().unwrap();
-        let (key, slot) = reactor.register(a.as_fd()).unwrap();
-        reactor.turn(Some(Duration::ZERO), |_| {});
+        let (a, _b, key, slot) = registered_pair(&reactor);
         let parked = park(&reactor, &slot, Direction::Read);
         assert_eq!(reactor.registrations(), 1);
         reactor.deregister(a.as_fd(), key);

@@ -20,23 +20,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use runtime::time::{interval, sleep, sleep_until, timeout};
-use util::{poll_once, run, Watchdog, XorShift};
+use util::{poll_once, run, sleep_not_early, Watchdog, XorShift};
 
 /// A random duration below 3 ms, in nanoseconds, so that deadlines fall
 /// anywhere between whole milliseconds and the rounding is exercised.
 fn below_3ms(rng: &mut XorShift) -> Duration {
     Duration::from_nanos(rng.below(3_000_000))
-}
-
-/// Sleeps `requested` and checks that it did not end early.
-async fn sleep_not_early(requested: Duration) {
-    let start = Instant::now();
-    sleep(requested).await;
-    let elapsed = start.elapsed();
-    assert!(
-        elapsed >= requested,
-        "sleep({requested:?}) ended after {elapsed:?}"
-    );
 }
 
 /// 500 concurrent sleeps of random lengths below 3 ms, then 500

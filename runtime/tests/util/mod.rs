@@ -69,6 +69,17 @@ pub async fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::O
     poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
 }
 
+/// Sleeps `requested` and checks that it did not end early.
+pub async fn sleep_not_early(requested: Duration) {
+    let start = std::time::Instant::now();
+    runtime::time::sleep(requested).await;
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= requested,
+        "sleep({requested:?}) ended after {elapsed:?}"
+    );
+}
+
 /// Yields until `done` holds, at most `limit` times.
 pub async fn yield_until(limit: usize, mut done: impl FnMut() -> bool) {
     for _ in 0..limit {
