@@ -82,6 +82,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod blocking;
+mod coop;
 mod executor;
 mod reactor;
 mod slab;

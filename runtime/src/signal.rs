@@ -79,7 +79,7 @@ use std::task::{ready, Context, Poll, Waker};
 use futures_core::Stream;
 
 use crate::executor::context;
-use crate::reactor::{Direction, Reactor, Registered};
+use crate::reactor::{Direction, Reactor, Registration};
 use crate::sys::signal::{self as sys, SignalReceiver};
 
 /// A kind of Unix signal, by number.
@@ -320,7 +320,7 @@ pub struct Signal {
     seen: u64,
     /// This runtime's duplicate of the pipe's read end, shared with the
     /// runtime's other `Signal`s.
-    pipe: Rc<Registered<SignalReceiver>>,
+    pipe: Rc<Registration<SignalReceiver>>,
     /// Our key in the process-wide [`WAITERS`] list.
     id: u64,
 }
@@ -396,7 +396,7 @@ impl Signal {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        if self.pipe.ensure_reported().is_err() {
+        if self.pipe.reactor().is_shut_down() {
             // The runtime was dropped: nothing will report the pipe
             // readable again, so the stream has ended, for good.
             unpark(self.id);
@@ -415,7 +415,11 @@ impl Signal {
             }
             // 3. Wait until this runtime's duplicate of the pipe turns
             //    readable (the task is parked on the reactor slot as well).
-            ready!(self.pipe.poll_ready(cx, Direction::Read));
+            if ready!(self.pipe.poll_ready(cx, Direction::Read)).is_err() {
+                // Only if the runtime shut down while we looked.
+                unpark(self.id);
+                return Poll::Ready(None);
+            }
             // 4. Empty the pipe so that the next byte is a new edge, then
             //    wake everyone else who waits: their runtimes' epoll may no
             //    longer report a pipe we emptied. Nothing can make the pipe
@@ -624,13 +628,13 @@ fn wake_all_but(id: u64) {
 thread_local! {
     /// The pipe registration of each runtime on this thread that has a
     /// `Signal`. Weak, so the last `Signal` of a runtime deregisters it.
-    static PIPES: RefCell<Vec<Weak<Registered<SignalReceiver>>>> =
+    static PIPES: RefCell<Vec<Weak<Registration<SignalReceiver>>>> =
         const { RefCell::new(Vec::new()) };
 }
 
 /// This runtime's registration of a duplicate of the pipe's read end:
 /// the existing one, or a new one.
-fn pipe_for(reactor: &Rc<Reactor>) -> io::Result<Rc<Registered<SignalReceiver>>> {
+fn pipe_for(reactor: &Rc<Reactor>) -> io::Result<Rc<Registration<SignalReceiver>>> {
     let existing = PIPES
         .try_with(|pipes| {
             let mut pipes = pipes.borrow_mut();
@@ -645,7 +649,7 @@ fn pipe_for(reactor: &Rc<Reactor>) -> io::Result<Rc<Registered<SignalReceiver>>>
     if let Some(pipe) = existing {
         return Ok(pipe);
     }
-    let pipe = Rc::new(Registered::new(SignalReceiver::new()?, reactor.clone())?);
+    let pipe = Rc::new(Registration::new(SignalReceiver::new()?, reactor.clone())?);
     // If the thread-local is gone (thread exit), the registration just is
     // not shared.
     let _ = PIPES.try_with(|pipes| pipes.borrow_mut().push(Rc::downgrade(&pipe)));

@@ -12,6 +12,7 @@ use crate::executor::cell::{Join, TaskCell};
 use crate::executor::context;
 
 pub use crate::blocking::{set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking};
+pub use crate::coop::{consume_budget, unconstrained, Unconstrained};
 
 /// Spawns `future` as a task on the current runtime and returns a handle
 /// to its output.
@@ -273,7 +274,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         match context::try_current() {
-            Some(core) => core.reactor.defer(cx.waker()),
+            Some(core) => core.deferred.defer(cx.waker()),
             None => cx.waker().wake_by_ref(),
         }
         Poll::Pending

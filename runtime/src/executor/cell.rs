@@ -13,9 +13,10 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use super::waker::TaskWaker;
+use crate::coop;
 use crate::task::JoinError;
 
 /// A task as both the executor and its handle see it.
@@ -149,6 +150,11 @@ impl<F: Future> Runnable for TaskState<F> {
 
 impl<F: Future> Join<F::Output> for TaskState<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        if self.finished.get() {
+            // The output costs one unit of the cooperative budget; once it
+            // is spent, it stays here and the task yields.
+            ready!(coop::poll_proceed(cx));
+        }
         if let Some(output) = self.output.take() {
             return Poll::Ready(output);
         }

@@ -61,6 +61,9 @@ pub(crate) fn enter_for_drop(core: &Rc<Core>) -> EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        // Nothing on this thread is budgeted once the runtime stops
+        // running (or unwinds).
+        crate::coop::lift();
         if let Some(previous) = self.previous.take() {
             // Drop our handle only after the borrow ends.
             let ours = CURRENT.try_with(|current| current.replace(previous));

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::coop::{self, Deferred};
 use crate::reactor::{PollingTask, Reactor};
 use crate::slab::{Key, Slab};
 use crate::sys::eventfd::Notifier;
@@ -60,6 +61,8 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// Pending sleeps.
     pub(crate) timers: Rc<Timers>,
+    /// Tasks that yielded, woken after the next turn.
+    pub(crate) deferred: Deferred,
     /// Every live spawned task. `Rc`, so that a poll needs the slab only
     /// for the lookup (the task's handle holds the same `Rc`).
     tasks: RefCell<Slab<Rc<Task>>>,
@@ -137,6 +140,7 @@ impl Core {
         // drop other tasks.
         task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
+        coop::reset();
         self.reactor
             .start_poll(Some(PollingTask::new(id, &task.waker)));
         // The cell catches panics, so this never unwinds.
@@ -173,7 +177,7 @@ impl Core {
         self.reactor.take_woken(|id| self.wake_task(id));
         let more_to_run = !self.run_queue.borrow().is_empty()
             || !self.shared.remote_queue.looks_empty()
-            || self.reactor.has_deferred();
+            || !self.deferred.is_empty();
         let timeout = if more_to_run {
             Some(Duration::ZERO)
         } else {
@@ -184,15 +188,19 @@ impl Core {
         }
         self.timers.fire_due();
         self.shared.remote_queue.drain(|id| self.schedule(id));
-        self.reactor.wake_deferred();
+        self.deferred.wake_all();
         None
     }
 
     /// Counts for tests and introspection.
     fn metrics(&self) -> Metrics {
+        let io = self.reactor.counts();
         Metrics {
             tasks: self.tasks.borrow().len(),
-            io_registrations: self.reactor.registrations(),
+            io_registrations: io.registrations,
+            io_driver_fd_registered_count: io.registered,
+            io_driver_fd_deregistered_count: io.deregistered,
+            io_driver_ready_count: io.ready_events,
             timers: self.timers.len(),
             polls: self.polls.get(),
         }
@@ -260,6 +268,7 @@ impl Runtime {
             shared,
             reactor: Rc::new(reactor),
             timers: Rc::new(Timers::default()),
+            deferred: Deferred::default(),
             tasks: RefCell::new(Slab::default()),
             run_queue: RefCell::new(VecDeque::new()),
             shutting_down: Cell::new(false),
@@ -302,6 +311,7 @@ impl Runtime {
         let mut future = pin!(future);
         let mut poll_main = || {
             main.mark_dequeued();
+            coop::reset();
             core.reactor.start_poll(None);
             match future.as_mut().poll(&mut Context::from_waker(&waker)) {
                 Poll::Ready(output) => Some(output),
@@ -357,6 +367,10 @@ impl Drop for Runtime {
         // I/O objects that outlive the runtime now fail instead of waiting,
         // and other runtimes' tasks waiting on them are woken to see that.
         self.core.reactor.shut_down();
+        // Wakers deferred by a poll this runtime made: its own tasks' are
+        // retired by now (waking them does nothing), but a future polled
+        // with another executor's waker may have yielded here.
+        self.core.deferred.wake_all();
     }
 }
 
@@ -374,6 +388,14 @@ pub struct Metrics {
     /// Task polls since the runtime started (not counting `block_on`'s own
     /// future).
     pub polls: u64,
+    /// File descriptors registered with the reactor since it started
+    /// (tokio's name).
+    pub io_driver_fd_registered_count: u64,
+    /// File descriptors deregistered since the reactor started (tokio's
+    /// name).
+    pub io_driver_fd_deregistered_count: u64,
+    /// Readiness events epoll reported for registered fds (tokio's name).
+    pub io_driver_ready_count: u64,
 }
 
 /// Counts of what the current runtime holds.

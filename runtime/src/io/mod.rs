@@ -8,8 +8,16 @@
 //! [`stdin()`] reads the process's standard input without blocking the
 //! runtime, whatever stdin is: a terminal, a pipe, or a regular file.
 
+mod async_fd;
 mod stdin;
 
+pub use crate::reactor::{Interest, Ready};
+
+/// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), which puts any file
+/// descriptor on the reactor.
+pub mod unix {
+    pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
+}
 pub use stdin::{stdin, Lines, Stdin};
 
 use std::future::Future;

@@ -10,7 +10,7 @@ use std::task::{ready, Context, Poll};
 
 use super::{resolve, TcpStream};
 use crate::executor::context;
-use crate::reactor::{Direction, Reactor, Registered};
+use crate::reactor::{shut_down_error, Direction, Reactor, Registration};
 use crate::sys::socket;
 
 /// How many connections the kernel queues before `accept` takes them.
@@ -37,7 +37,7 @@ const BACKLOG: i32 = 1024;
 #[derive(Debug)]
 pub struct TcpListener {
     /// The listening socket, registered with the reactor.
-    io: Registered<std::net::TcpListener>,
+    io: Registration<std::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -84,7 +84,7 @@ impl TcpListener {
         socket::set_reuseaddr(fd.as_fd())?;
         socket::bind(fd.as_fd(), addr)?;
         socket::listen(fd.as_fd(), BACKLOG)?;
-        let io = Registered::new(std::net::TcpListener::from(fd), reactor.clone())?;
+        let io = Registration::new(std::net::TcpListener::from(fd), reactor.clone())?;
         Ok(TcpListener { io })
     }
 
@@ -108,7 +108,9 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         // Once the runtime is gone, a connection accepted now could not be
         // registered, and would only be closed: leave it queued.
-        self.io.ensure_reported()?;
+        if self.io.reactor().is_shut_down() {
+            return Poll::Ready(Err(shut_down_error()));
+        }
         let (fd, peer) = ready!(self
             .io
             .poll_io(cx, Direction::Read, |l| socket::accept(l.as_fd())))?;
@@ -177,7 +179,7 @@ impl futures_core::Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.listener.io.ensure_reported().is_err() {
+        if self.listener.io.reactor().is_shut_down() {
             // Its runtime was dropped: every accept would fail from now on.
             return Poll::Ready(None);
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::resolve;
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::reactor::{Direction, Reactor, Registered};
+use crate::reactor::{Direction, Reactor, Registration};
 use crate::sys::socket;
 
 /// A TCP connection.
@@ -44,7 +44,7 @@ use crate::sys::socket;
 #[derive(Debug)]
 pub struct TcpStream {
     /// The connected socket, registered with the reactor.
-    io: Registered<std::net::TcpStream>,
+    io: Registration<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -104,7 +104,7 @@ impl TcpStream {
 
     /// Wraps a nonblocking socket fd and registers it with `reactor`.
     pub(crate) fn from_connected(fd: OwnedFd, reactor: Rc<Reactor>) -> io::Result<TcpStream> {
-        let io = Registered::new(std::net::TcpStream::from(fd), reactor)?;
+        let io = Registration::new(std::net::TcpStream::from(fd), reactor)?;
         Ok(TcpStream { io })
     }
 
@@ -191,96 +191,45 @@ impl TcpStream {
 
     /// Polls for read readiness; see [`readable`](TcpStream::readable).
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready_or_fail(cx, Direction::Read)
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
 
     /// Polls for write readiness; see [`writable`](TcpStream::writable).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready_or_fail(cx, Direction::Write)
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
 
-    /// Reads once without waiting: `WouldBlock` if no data is there (which
-    /// also clears the cached readiness), or instead an error if the
-    /// stream's runtime was dropped (no readiness will be reported again).
+    /// Reads once without waiting: `WouldBlock` if the stream is not known
+    /// to be readable (no syscall is made then) or the read finds no data
+    /// (which clears the cached readiness; a short read does too, since it
+    /// proves the socket drained). Once the stream's runtime was dropped,
+    /// an error says so instead of `WouldBlock`: no readiness will be
+    /// reported again.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().read(buf);
-        self.after(Direction::Read, buf.len(), &result);
-        self.unless_shut_down(result)
+        self.io
+            .try_stream_io(Direction::Read, buf.len(), |mut io| io.read(buf))
     }
 
-    /// Writes once without waiting: `WouldBlock` if the send buffer is full,
-    /// or instead an error if the stream's runtime was dropped.
+    /// Writes once without waiting: `WouldBlock` if the send buffer is
+    /// (known to be) full, or instead an error once the stream's runtime
+    /// was dropped.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().write(buf);
-        self.after(Direction::Write, buf.len(), &result);
-        self.unless_shut_down(result)
-    }
-
-    /// `result`, unless it is `WouldBlock` and the stream's runtime was
-    /// dropped: then the shut-down error, since no readiness will come.
-    fn unless_shut_down(&self, result: io::Result<usize>) -> io::Result<usize> {
-        match result {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.io.ensure_reported()?;
-                Err(e)
-            }
-            result => result,
-        }
-    }
-
-    /// Updates the cached readiness after a syscall on `len` bytes.
-    ///
-    /// `WouldBlock` proves the direction not ready. So does a short
-    /// transfer (`0 < n < len`): the kernel moved everything it had room
-    /// or data for, and edge-triggered epoll reports the next change. This
-    /// saves the extra syscall that would only return `EAGAIN`.
-    #[inline]
-    fn after(&self, direction: Direction, len: usize, result: &io::Result<usize>) {
-        let drained = match result {
-            Ok(n) => *n > 0 && *n < len,
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-        };
-        if drained {
-            self.io.clear_readiness(direction);
-        }
-    }
-
-    /// Runs one read or write of `len` bytes, `op`, once `direction` is
-    /// ready, and again after each `WouldBlock` once epoll reports
-    /// readiness anew.
-    #[inline]
-    fn poll_transfer(
-        &self,
-        cx: &mut Context<'_>,
-        direction: Direction,
-        len: usize,
-        mut op: impl FnMut(&std::net::TcpStream) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        loop {
-            std::task::ready!(self.io.poll_ready(cx, direction));
-            let result = op(self.io.get_ref());
-            self.after(direction, len, &result);
-            match result {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.ensure_reported()?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.io
+            .try_stream_io(Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
     /// Reads into `buf`, waiting for readiness as needed.
     #[inline]
     fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_transfer(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
+        self.io
+            .poll_stream_io(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
     }
 
     /// Writes from `buf`, waiting for readiness as needed.
     #[inline]
     fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
+        self.io
+            .poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 }
 

@@ -47,9 +47,11 @@ use std::future::Future;
 use std::mem;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use futures_core::Stream;
+
+use crate::coop;
 
 use super::{assert_blocking_allowed, block_on_thread, lock, register, update, wake};
 
@@ -383,8 +385,11 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// Takes the oldest value, or registers the receiver's waker.
+    /// Takes the oldest value, or registers the receiver's waker. A value
+    /// (or the end) costs one unit of the cooperative budget; once it is
+    /// spent the value stays in the channel and the task yields.
     fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        ready!(coop::poll_proceed(cx));
         let mut state = self.lock();
         if let Some((value, granted)) = state.pop() {
             drop(state);
@@ -397,6 +402,7 @@ impl<T> Chan<T> {
         let replaced = register(&mut state.rx_waker, cx.waker());
         drop(state);
         drop(replaced);
+        coop::refund();
         Poll::Pending
     }
 
@@ -1109,6 +1115,10 @@ impl<T> Future for Send<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        assert!(this.value.is_some(), "{}", POLLED_AFTER_COMPLETION);
+        // A send that completes costs one unit of the cooperative budget;
+        // once it is spent, the value stays here and the task yields.
+        ready!(coop::poll_proceed(cx));
         let value = this.value.take().expect(POLLED_AFTER_COMPLETION);
         let mut state = this.chan.lock();
 
@@ -1150,6 +1160,7 @@ impl<T> Future for Send<'_, T> {
         };
         drop(state);
         drop(replaced);
+        coop::refund();
         Poll::Pending
     }
 }

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::mem;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
+
+use crate::coop;
 
 use super::{lock, update};
 
@@ -244,6 +246,13 @@ impl Future for Notified<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        if let Waiting::Done = this.state {
+            return Poll::Ready(());
+        }
+        // Completing costs one unit of the cooperative budget (a loop of
+        // `notify_one` and `notified` must not starve the thread); once it
+        // is spent, nothing is taken and the task yields.
+        ready!(coop::poll_proceed(cx));
         let mut state = this.notify.lock();
         match this.state {
             Waiting::Done => Poll::Ready(()),
@@ -259,6 +268,7 @@ impl Future for Notified<'_> {
                 state.next_id += 1;
                 state.waiting.insert(id, cx.waker().clone());
                 this.state = Waiting::Registered(id);
+                coop::refund();
                 Poll::Pending
             }
             Waiting::Registered(id) => match state.waiting.get_mut(&id) {
@@ -267,6 +277,7 @@ impl Future for Notified<'_> {
                     let replaced = update(stored, cx.waker());
                     drop(state);
                     drop(replaced);
+                    coop::refund();
                     Poll::Pending
                 }
                 // Taken out of line by `notify_one` or `notify_waiters`.

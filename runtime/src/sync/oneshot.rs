@@ -25,7 +25,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
+
+use crate::coop;
 
 use super::{block_on_thread, lock, register, wake};
 
@@ -476,6 +478,9 @@ impl<T> Future for Receiver<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.inner.as_ref().expect(POLLED_AFTER_COMPLETION);
+        // The answer costs one unit of the cooperative budget; once it is
+        // spent, the value stays in the channel and the task yields.
+        ready!(coop::poll_proceed(cx));
         let mut state = inner.lock();
         let result = match state.value.take() {
             Some(value) => Ok(value),
@@ -484,6 +489,7 @@ impl<T> Future for Receiver<T> {
                 let replaced = register(&mut state.rx_waker, cx.waker());
                 drop(state);
                 drop(replaced);
+                coop::refund();
                 return Poll::Pending;
             }
         };

@@ -13,13 +13,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 pub use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
+use crate::coop;
 use crate::executor::context;
 
 /// How far ahead a deadline that would overflow `Instant` is placed:
@@ -167,6 +168,9 @@ impl Future for Sleep {
             }
         }
         if self.is_elapsed() {
+            // A due timer costs one unit of the cooperative budget, so a
+            // loop of zero-length sleeps or expired timeouts still yields.
+            ready!(coop::poll_proceed(cx));
             self.cancel();
             return Poll::Ready(());
         }

@@ -1,0 +1,172 @@
+//! The cooperative budget beyond sockets: a task that always finds its
+//! channel, `Notify` or join handle ready must still let timers and other
+//! tasks run.
+//!
+//! Each loop below would never return `Pending` by itself. Without the
+//! budget the timer (or the other task) could only run once the loop ends,
+//! and the infinite loops would never end: the [`util::Watchdog`] behind
+//! `run` turns that hang into a failure. No test asserts speed; the bound
+//! on the timer's lateness is only a sanity check, far above anything a
+//! loaded machine needs.
+
+mod util;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use runtime::sync::{mpsc, Notify};
+use runtime::time::sleep;
+use util::run;
+
+/// The timer every case waits for.
+const TIMER: Duration = Duration::from_millis(5);
+
+/// How late the timer may fire before the test calls it starved: generous,
+/// so that only starvation (a hang) trips it.
+const SANE_LATENESS: Duration = Duration::from_secs(5);
+
+/// Runs `spin` (a loop that never waits, counting its rounds in the cell
+/// it is given) on a task of its own, sleeps [`TIMER`] meanwhile, and
+/// checks the sleep ended while the loop was still going: it was not
+/// starved.
+fn timer_fires_while<F>(name: &'static str, spin: impl FnOnce(Rc<Cell<u64>>) -> F)
+where
+    F: std::future::Future<Output = ()> + 'static,
+{
+    run(name, async {
+        let rounds = Rc::new(Cell::new(0));
+        let spinner = runtime::spawn(spin(rounds.clone()));
+        // Let the loop start before the timer does.
+        runtime::task::yield_now().await;
+        let start = Instant::now();
+        sleep(TIMER).await;
+        let late = start.elapsed() - TIMER;
+        assert!(rounds.get() > 0, "the loop never ran");
+        assert!(!spinner.is_finished(), "the loop ended: it was not endless");
+        assert!(late < SANE_LATENESS, "the timer fired {late:?} late");
+        spinner.abort();
+        println!(
+            "{name}: the timer fired {late:?} late, after {} rounds",
+            rounds.get()
+        );
+    });
+}
+
+#[test]
+fn a_channel_that_never_empties_does_not_starve_a_timer() {
+    timer_fires_while("busy channel", |rounds| async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..1_000u64 {
+            tx.send(i).unwrap();
+        }
+        // Every value received is sent again: the channel never empties.
+        while let Some(value) = rx.recv().await {
+            rounds.set(rounds.get() + 1);
+            tx.send(value).unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_bounded_channel_that_never_fills_or_empties_does_not_starve_a_timer() {
+    timer_fires_while("busy bounded channel", |rounds| async move {
+        let (tx, mut rx) = mpsc::channel(64);
+        tx.send(0u64).await.unwrap();
+        // Both the send and the receive are always ready.
+        while let Some(value) = rx.recv().await {
+            rounds.set(rounds.get() + 1);
+            tx.send(value + 1).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_notify_loop_that_always_has_a_permit_does_not_starve_a_timer() {
+    timer_fires_while("notify loop", |rounds| async move {
+        let notify = Notify::new();
+        loop {
+            notify.notify_one();
+            notify.notified().await;
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn zero_length_sleeps_in_a_loop_do_not_starve_a_timer() {
+    timer_fires_while("zero sleeps", |rounds| async move {
+        loop {
+            sleep(Duration::ZERO).await;
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn awaiting_many_finished_tasks_lets_a_woken_task_run_in_between() {
+    const TASKS: u64 = 10_000;
+    run("ready join handles", async {
+        let handles: Vec<_> = (0..TASKS)
+            .map(|i| runtime::spawn(async move { i }))
+            .collect();
+        // Let every task finish: all the handles are ready now.
+        runtime::task::yield_now().await;
+        assert!(handles.iter().all(|h| h.is_finished()));
+
+        let joined = Rc::new(Cell::new(0u64));
+        let notify = Rc::new(Notify::new());
+        let seen_at = Rc::new(Cell::new(None));
+        let other = runtime::spawn({
+            let (notify, joined, seen_at) = (notify.clone(), joined.clone(), seen_at.clone());
+            async move {
+                notify.notified().await;
+                seen_at.set(Some(joined.get()));
+            }
+        });
+        let joiner = runtime::spawn({
+            let joined = joined.clone();
+            async move {
+                let mut sum = 0;
+                for handle in handles {
+                    sum += handle.await.unwrap();
+                    joined.set(joined.get() + 1);
+                }
+                sum
+            }
+        });
+        runtime::task::yield_now().await;
+        // `other` is parked; wake it while the joiner has work left.
+        notify.notify_one();
+        assert_eq!(joiner.await.unwrap(), TASKS * (TASKS - 1) / 2);
+        other.await.unwrap();
+        let seen_at = seen_at.get().expect("the woken task ran");
+        assert!(
+            seen_at < TASKS,
+            "the woken task ran only after all {TASKS} handles were awaited"
+        );
+    });
+}
+
+#[test]
+fn an_unconstrained_loop_runs_past_the_budget_in_one_poll() {
+    run("unconstrained", async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..1_000u64 {
+            tx.send(i).unwrap();
+        }
+        drop(tx);
+        let polls_before = runtime::metrics().polls;
+        let task = runtime::spawn(runtime::task::unconstrained(async move {
+            let mut n = 0;
+            while rx.recv().await.is_some() {
+                n += 1;
+            }
+            n
+        }));
+        assert_eq!(task.await.unwrap(), 1_000);
+        // One poll for all 1,000 values; the budget would have made it
+        // yield seven times.
+        assert_eq!(runtime::metrics().polls - polls_before, 1);
+    });
+}
