@@ -73,7 +73,7 @@ fn start_our_server() -> SocketAddr {
     std::thread::spawn(move || {
         bench::affinity::pin_current_thread(SERVER_CPU).expect("cannot pin our server");
         runtime::block_on(async move {
-            let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+            let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
             tx.send(listener.local_addr()?).unwrap();
             let config = echo_server::Config {
                 quiet: true,

@@ -99,7 +99,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 /// use echo_server::{Config, Server};
 ///
 /// runtime::block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let addr = listener.local_addr()?;
 ///     let server = Server::new(listener, Config { quiet: true, ..Config::default() });
 ///     let client = runtime::spawn(async move {
@@ -440,7 +440,7 @@ impl Progress {
 /// use echo_server::Progress;
 ///
 /// runtime::block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (server, _) = listener.accept().await?;
 ///     let progress = std::rc::Rc::new(Progress::default());

@@ -105,6 +105,7 @@ enum Ending {
 /// Listens, serves until a stop signal, then shuts down.
 async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, String> {
     let listener = runtime::net::TcpListener::bind(addr)
+        .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let mut stop = StopSignals::new().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;

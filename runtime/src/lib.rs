@@ -50,7 +50,7 @@
 //! }
 //!
 //! runtime::block_on(async {
-//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!     let addr = listener.local_addr()?;
 //!     runtime::spawn(async move {
 //!         loop {

@@ -216,7 +216,7 @@ fn a_write_all_dropped_after_one_poll_leaves_a_prefix_and_the_stream_continues()
 #[test]
 fn a_dropped_accept_loses_no_connection() {
     run("dropped accept", async {
-        let listener = Rc::new(TcpListener::bind("127.0.0.1:0")?);
+        let listener = Rc::new(TcpListener::bind("127.0.0.1:0").await?);
         let addr = listener.local_addr()?;
         for round in 0..10 {
             // Cut off by a timeout.
@@ -573,7 +573,7 @@ fn abort_of_a_task_parked_on_io_frees_its_registration_and_fd() {
         // A listener parked in accept.
         let fds = open_fd_count();
         let regs = registrations();
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let acceptor = runtime::spawn(async move { listener.accept().await.map(|_| ()) });
         yield_now().await;

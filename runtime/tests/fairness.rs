@@ -113,7 +113,7 @@ async fn yield_until(mut done: impl FnMut() -> bool) {
 #[test]
 fn a_flooded_connection_starves_neither_ping_pong_nor_interval() {
     run("flood vs ping-pong and interval", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let stop = Arc::new(AtomicBool::new(false));
         let flooder = spawn_flooder(listener.local_addr()?, stop.clone());
         let (flooded, _) = listener.accept().await?;
@@ -369,7 +369,7 @@ fn block_on_whose_socket_is_always_readable_hits_the_io_budget() {
 #[test]
 fn a_flooded_reader_is_polled_in_bounded_slices() {
     run("flooded reader polls", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let stop = Arc::new(AtomicBool::new(false));
         let flooder = spawn_flooder(listener.local_addr()?, stop.clone());
         let (flooded, _) = listener.accept().await?;

@@ -787,7 +787,7 @@ fn drop_at_completion_spawns_and_drops_handles() {
 fn many_acceptors_on_one_listener_all_get_a_connection() {
     const TASKS: usize = 100;
     runtime::block_on(async {
-        let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let listener = Rc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
         let addr = listener.local_addr().unwrap();
         let accepted = Rc::new(Cell::new(0));
         let mut handles = Vec::new();
@@ -821,7 +821,7 @@ fn many_acceptors_on_one_listener_all_get_a_connection() {
 /// nobody connects to.
 fn idle_polls_with_acceptors(tasks: usize, idle: Duration) -> u64 {
     runtime::block_on(async move {
-        let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let listener = Rc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
         let mut handles = Vec::new();
         for _ in 0..tasks {
             let listener = listener.clone();

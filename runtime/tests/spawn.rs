@@ -680,7 +680,9 @@ impl Drop for BusyDrop {
             let _ = sleep.as_mut().poll(&mut Context::from_waker(&waker));
         }
         drop(sleep);
-        drop(runtime::net::TcpListener::bind("127.0.0.1:0"));
+        drop(runtime::net::TcpListener::from_std(
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        ));
     }
 }
 

@@ -72,7 +72,7 @@ async fn round_trip(stream: TcpStream, data: Rc<Vec<u8>>) -> io::Result<Vec<u8>>
 fn accept_and_connect_agree_on_addresses() {
     let _fds = util::fd_shared();
     runtime::block_on(deadline("accept/connect", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         assert!(addr.ip().is_loopback());
         assert_ne!(addr.port(), 0);
@@ -140,7 +140,7 @@ fn bytes_flow_both_ways() {
 fn data_sent_before_the_accept_is_read() {
     let _fds = util::fd_shared();
     runtime::block_on(deadline("early data", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let mut client = TcpStream::connect(listener.local_addr()?).await?;
         client.write_all(b"early").await?;
         client.close().await?;
@@ -191,7 +191,7 @@ fn connecting_to_a_closed_port_is_refused() {
     let _fds = util::fd_shared();
     runtime::block_on(deadline("refused", async {
         let addr = {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             listener.local_addr().unwrap()
         };
         for _ in 0..3 {
@@ -232,7 +232,7 @@ fn try_read_and_try_write_do_not_wait() {
 /// description alive through a `dup`, so that, if the runtime forgot
 /// `EPOLL_CTL_DEL`, epoll would keep reporting it under the old token.
 async fn fd_reuse(keep_description: bool) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     // Sockets kept open to fill holes in the fd table below the old fd.
     let mut fillers = Vec::new();
@@ -388,7 +388,7 @@ fn two_hundred_connections_echo_every_byte() {
     const PATTERN: usize = 1 << 17;
     let rt = Runtime::new().unwrap();
     rt.block_on(deadline("200 echo connections", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = runtime::spawn(async move {
             let mut echoes = Vec::new();
@@ -484,7 +484,7 @@ fn a_peer_reset_mid_transfer_leaves_the_other_connections_alone() {
     const HEALTHY: usize = 5;
     const LEN: usize = 256 * 1024;
     runtime::block_on(deadline("reset mid-transfer", async {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut servers = Vec::new();
         let mut clients = Vec::new();
@@ -603,7 +603,7 @@ fn running_out_of_fds_is_an_accept_error_and_the_listener_recovers() {
         "running_out_of_fds_is_an_accept_error_and_the_listener_recovers",
         || {
             runtime::block_on(deadline("EMFILE", async {
-                let listener = TcpListener::bind("127.0.0.1:0")?;
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
                 // Room for a few more fds only, then take all but one.
                 let limit = libc::rlimit {
@@ -750,7 +750,7 @@ fn dropping_a_runtime_with_ten_thousand_socket_tasks_leaks_nothing() {
 
     let rt = Runtime::new().unwrap();
     rt.block_on(deadline("10,000 socket tasks", async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         for i in 0..pairs {
             let client = TcpStream::connect(addr).await.unwrap();
@@ -806,7 +806,7 @@ fn sockets_that_outlive_their_runtime_fail_instead_of_waiting() {
     let _fds = util::fd_shared();
     let first = Runtime::new().unwrap();
     let (listener, client, server) = first.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
@@ -926,7 +926,7 @@ fn a_task_whose_budget_runs_out_on_an_idle_runtimes_socket_yields_on_its_own_run
 fn accept_leaves_connections_queued_once_its_runtime_is_gone() {
     let _fds = util::fd_shared();
     let first = Runtime::new().unwrap();
-    let listener = first.block_on(async { TcpListener::bind("127.0.0.1:0").unwrap() });
+    let listener = first.block_on(async { TcpListener::bind("127.0.0.1:0").await.unwrap() });
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     // Let the first runtime see the connection (the listener is readable).
     first.block_on(async { yield_now().await });

@@ -122,7 +122,7 @@ impl<T: AsyncWrite + Unpin + ?Sized> AsyncWrite for Box<T> {
 /// use runtime::net::{TcpListener, TcpStream};
 ///
 /// runtime::block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (mut server, _) = listener.accept().await?;
 ///     client.write_all(b"hello").await?;

@@ -7,23 +7,14 @@
 //! ready again. A socket is tied to the runtime that created it: once that
 //! runtime is dropped, an operation that would wait fails instead.
 
+mod addr;
 mod listener;
+mod socket;
+mod split;
 mod stream;
 
-pub use listener::{Incoming, TcpListener};
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use listener::{AcceptFailure, Incoming, TcpListener};
+pub use socket::TcpSocket;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
-
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-
-/// Resolves `addr`, failing clearly if it names no address.
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no socket addresses",
-        ));
-    }
-    Ok(addrs)
-}

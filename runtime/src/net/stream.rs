@@ -2,18 +2,20 @@
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::resolve;
+use super::addr::resolve;
+use super::split::{OwnedReadHalf, ReadHalf, WriteHalf};
+use super::{OwnedWriteHalf, ToSocketAddrs};
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Reactor, Registration};
-use crate::sys::socket;
+use crate::sys::socket::{self, SocketOption};
 
 /// A TCP connection.
 ///
@@ -28,7 +30,7 @@ use crate::sys::socket;
 /// use runtime::net::{TcpListener, TcpStream};
 ///
 /// runtime::block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let client = TcpStream::connect(listener.local_addr()?).await?;
 ///     let (server, _) = listener.accept().await?;
 ///
@@ -69,7 +71,7 @@ impl TcpStream {
     ///
     /// runtime::block_on(async {
     ///     // Find a port nobody listens on.
-    ///     let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    ///     let addr = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
     ///     let err = TcpStream::connect(addr).await.unwrap_err();
     ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
     ///     std::io::Result::Ok(())
@@ -79,7 +81,7 @@ impl TcpStream {
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let reactor = context::current().reactor.clone();
         let mut last_error = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             match Self::connect_one(&addr, &reactor).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last_error = Some(e),
@@ -90,7 +92,16 @@ impl TcpStream {
 
     /// Connects to one address.
     async fn connect_one(addr: &SocketAddr, reactor: &Rc<Reactor>) -> io::Result<TcpStream> {
-        let fd = socket::tcp_socket(addr)?;
+        TcpStream::connect_fd(socket::tcp_socket(addr)?, addr, reactor).await
+    }
+
+    /// Connects the nonblocking socket `fd` to `addr`, registered with
+    /// `reactor`.
+    pub(crate) async fn connect_fd(
+        fd: OwnedFd,
+        addr: &SocketAddr,
+        reactor: &Rc<Reactor>,
+    ) -> io::Result<TcpStream> {
         let stream = TcpStream::from_connected(fd, reactor.clone())?;
         if !socket::connect(stream.as_fd(), addr)? {
             // In progress: writable means the handshake ended, either way.
@@ -106,6 +117,45 @@ impl TcpStream {
     pub(crate) fn from_connected(fd: OwnedFd, reactor: Rc<Reactor>) -> io::Result<TcpStream> {
         let io = Registration::new(std::net::TcpStream::from(fd), reactor)?;
         Ok(TcpStream { io })
+    }
+
+    /// Takes over a connected `std` stream: makes it nonblocking and
+    /// registers it with the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be made nonblocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let stream = runtime::net::TcpStream::from_std(std_stream)?;
+    ///     assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_connected(stream.into(), context::current().reactor.clone())
+    }
+
+    /// Deregisters the stream and hands it back as a `std` stream, still
+    /// in nonblocking mode (call `set_nonblocking(false)` for blocking
+    /// reads).
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` is tokio's shape.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner())
     }
 
     /// The remote address.
@@ -129,6 +179,28 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// Sets `SO_KEEPALIVE`: probe the peer of a connection that stays idle,
+    /// so that a vanished peer is noticed (after the system's keepalive
+    /// time, two hours by default).
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        socket::set_option(self.as_fd(), SocketOption::KeepAlive, keepalive.into())
+    }
+
+    /// Whether `SO_KEEPALIVE` is set.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        Ok(socket::option(self.as_fd(), SocketOption::KeepAlive)? != 0)
+    }
+
+    /// Sets the time-to-live of outgoing packets (`IP_TTL`).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live of outgoing packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream
     /// reset the connection (RST) instead of closing it gracefully (FIN).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
@@ -146,7 +218,7 @@ impl TcpStream {
     /// use runtime::net::{TcpListener, TcpStream};
     ///
     /// runtime::block_on(async {
-    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
     ///     let client = TcpStream::connect(listener.local_addr()?).await?;
     ///     let (mut server, _) = listener.accept().await?;
     ///     client.shutdown(Shutdown::Write)?;
@@ -157,6 +229,11 @@ impl TcpStream {
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
+    }
+
+    /// The `std` stream underneath, for its synchronous calls.
+    pub(crate) fn std(&self) -> &std::net::TcpStream {
+        self.io.get_ref()
     }
 
     /// Reads and clears the socket's pending error (`SO_ERROR`).
@@ -218,16 +295,105 @@ impl TcpStream {
             .try_stream_io(Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
+    /// Reads into `buf` what [`read`](crate::io::AsyncReadExt::read) would,
+    /// without taking it from the socket (`MSG_PEEK`): the next read
+    /// returns the same bytes.
+    ///
+    /// Cancel-safe: nothing is consumed.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error, or that of a dropped runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"hello").await?;
+    ///     let mut buf = [0; 5];
+    ///     let n = server.peek(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], &b"hello"[..n]);
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hello");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls for [`peek`](TcpStream::peek).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_io(cx, Direction::Read, |io| io.peek(buf))
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// for two futures of one task (say, in a `select!`). Zero cost: both
+    /// are `&TcpStream` underneath.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        ReadHalf::pair(self)
+    }
+
+    /// Splits the stream into owned halves, which may go to different
+    /// tasks. Dropping the write half shuts the write side down (the peer
+    /// reads EOF), unless [`OwnedWriteHalf::forget`] is called first;
+    /// [`OwnedReadHalf::reunite`] puts the two back together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     let (read, mut write) = server.into_split();
+    ///     let writer = runtime::spawn(async move {
+    ///         write.write_all(b"from another task").await?;
+    ///         std::io::Result::Ok(write)
+    ///     });
+    ///     let mut client = client;
+    ///     let mut buf = [0; 17];
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"from another task");
+    ///     let write = writer.await??;
+    ///     let _server = read.reunite(write).expect("halves of one stream");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        OwnedReadHalf::pair(self)
+    }
+
     /// Reads into `buf`, waiting for readiness as needed.
     #[inline]
-    fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read_inner(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.io
             .poll_stream_io(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
     }
 
     /// Writes from `buf`, waiting for readiness as needed.
     #[inline]
-    fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write_inner(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.io
             .poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }

@@ -1,5 +1,6 @@
 //! Nonblocking, close-on-exec TCP sockets: socket, bind, listen, accept4,
-//! connect (`EINPROGRESS`), `SO_ERROR`, `SO_LINGER`, `SO_REUSEADDR`.
+//! connect (`EINPROGRESS`), `getsockname`, `SO_ERROR`, `SO_LINGER` and the
+//! integer options of [`SocketOption`]; and what an `accept` error means.
 //!
 //! Reads, writes, addresses and the other options go through
 //! `std::net::TcpStream` / `TcpListener`, which these fds become: std sends
@@ -14,22 +15,158 @@ use std::time::Duration;
 
 use super::syscall;
 
+/// An IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// IPv4 (`AF_INET`).
+    V4,
+    /// IPv6 (`AF_INET6`).
+    V6,
+}
+
+impl Family {
+    /// The family of `addr`.
+    pub(crate) fn of(addr: &SocketAddr) -> Family {
+        match addr {
+            SocketAddr::V4(_) => Family::V4,
+            SocketAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// The `AF_*` constant.
+    fn domain(self) -> libc::c_int {
+        match self {
+            Family::V4 => libc::AF_INET,
+            Family::V6 => libc::AF_INET6,
+        }
+    }
+}
+
 /// Creates a nonblocking, close-on-exec TCP socket for `addr`'s family.
 pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
-    let domain = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    tcp_socket_of(Family::of(addr))
+}
+
+/// Creates a nonblocking, close-on-exec TCP socket of `family`.
+pub(crate) fn tcp_socket_of(family: Family) -> io::Result<OwnedFd> {
+    socket_of(family, libc::SOCK_STREAM)
+}
+
+/// Creates a nonblocking, close-on-exec socket of `family` and `kind`.
+fn socket_of(family: Family, kind: libc::c_int) -> io::Result<OwnedFd> {
+    let ty = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: `socket` takes plain integers.
-    let fd = unsafe { syscall!(socket(domain, ty, 0)) }?;
+    let fd = unsafe { syscall!(socket(family.domain(), ty, 0)) }?;
     // SAFETY: `socket` succeeded, so `fd` is a fresh descriptor nobody owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Lets a listener bind a port that has connections in `TIME_WAIT`.
 pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1 as libc::c_int)
+    set_option(fd, SocketOption::ReuseAddr, 1)
+}
+
+/// A socket option whose value is an integer (or a flag, 0 or 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SocketOption {
+    /// `SO_REUSEADDR`: bind a port that has connections in `TIME_WAIT`.
+    ReuseAddr,
+    /// `SO_REUSEPORT`: several sockets bind one port; the kernel spreads
+    /// connections (or datagrams) among them.
+    ReusePort,
+    /// `SO_SNDBUF`: the send buffer's size in bytes.
+    SendBuffer,
+    /// `SO_RCVBUF`: the receive buffer's size in bytes.
+    RecvBuffer,
+    /// `SO_KEEPALIVE`: probe an idle connection's peer.
+    KeepAlive,
+    /// `TCP_NODELAY`: no Nagle's algorithm.
+    NoDelay,
+}
+
+impl SocketOption {
+    /// The `(level, name)` pair `setsockopt` takes.
+    fn level_and_name(self) -> (libc::c_int, libc::c_int) {
+        match self {
+            SocketOption::ReuseAddr => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+            SocketOption::ReusePort => (libc::SOL_SOCKET, libc::SO_REUSEPORT),
+            SocketOption::SendBuffer => (libc::SOL_SOCKET, libc::SO_SNDBUF),
+            SocketOption::RecvBuffer => (libc::SOL_SOCKET, libc::SO_RCVBUF),
+            SocketOption::KeepAlive => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+            SocketOption::NoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+        }
+    }
+}
+
+/// Sets an integer socket option.
+pub(crate) fn set_option(fd: BorrowedFd<'_>, option: SocketOption, value: i32) -> io::Result<()> {
+    let (level, name) = option.level_and_name();
+    setsockopt(fd, level, name, value as libc::c_int)
+}
+
+/// Reads an integer socket option.
+pub(crate) fn option(fd: BorrowedFd<'_>, option: SocketOption) -> io::Result<i32> {
+    let (level, name) = option.level_and_name();
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` is a live c_int and `len` its size; the kernel writes
+    // at most that much.
+    unsafe {
+        syscall!(getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len
+        ))
+    }?;
+    Ok(value)
+}
+
+/// The address `fd` is bound to (`getsockname`).
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage` has room for any address and `len` says how much;
+    // the kernel writes at most `len` bytes and updates `len`.
+    unsafe {
+        syscall!(getsockname(
+            fd.as_raw_fd(),
+            storage.as_mut_ptr().cast(),
+            &mut len
+        ))
+    }?;
+    // SAFETY: zeroed storage is a valid `sockaddr_storage`, and the kernel
+    // filled in the address part.
+    let storage = unsafe { storage.assume_init() };
+    from_sockaddr(&storage, len)
+}
+
+/// What an `accept` error means for a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AcceptErrorClass {
+    /// The listener itself is unusable (`EBADF`, `EINVAL`: not listening,
+    /// `ENOTSOCK`, `EOPNOTSUPP`, `EFAULT`).
+    Listener,
+    /// The process or the system is out of descriptors or memory
+    /// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`): back off, retry.
+    Resources,
+    /// Only the connection being accepted failed (reset while queued,
+    /// refused by a firewall, a protocol error): accept the next one.
+    Connection,
+}
+
+/// Sorts an `accept4` error.
+pub(crate) fn classify_accept_error(e: &io::Error) -> AcceptErrorClass {
+    match e.raw_os_error() {
+        Some(libc::EBADF | libc::EFAULT | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP) => {
+            AcceptErrorClass::Listener
+        }
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+            AcceptErrorClass::Resources
+        }
+        _ => AcceptErrorClass::Connection,
+    }
 }
 
 /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes close send a reset.
@@ -145,7 +282,7 @@ fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32, value: T) -> i
 }
 
 /// Encodes `addr` as a `sockaddr_in` or `sockaddr_in6` inside a storage.
-fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub(crate) fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: all-zero bytes are a valid `sockaddr_storage`.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match addr {
@@ -191,7 +328,10 @@ fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 /// Decodes an IPv4 or IPv6 address the kernel wrote into `storage`.
-fn from_sockaddr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+pub(crate) fn from_sockaddr(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<SocketAddr> {
     let len = len as usize;
     match storage.ss_family as libc::c_int {
         libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
@@ -221,7 +361,7 @@ fn from_sockaddr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::
         }
         family => Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("accept returned an address of unexpected family {family} ({len} bytes)"),
+            format!("the kernel returned an address of unexpected family {family} ({len} bytes)"),
         )),
     }
 }

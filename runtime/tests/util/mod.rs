@@ -28,7 +28,9 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 ///
 /// Outside a runtime, or if the loopback connection fails.
 pub async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("listener address");
     let client = TcpStream::connect(addr)
         .await
