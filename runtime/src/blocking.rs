@@ -4,20 +4,23 @@
 //!
 //! # Design
 //!
-//! * **One pool per process**, shared by every runtime. The runtime itself
-//!   is untouched: [`spawn_blocking`] sends the closure to the pool and
+//! * **One pool per runtime**, sized by the runtime's
+//!   [`Builder`](crate::Builder) (`max_blocking_threads`,
+//!   `thread_keep_alive`). The runtime itself is untouched:
+//!   [`spawn_blocking`] sends the closure to the pool and
 //!   spawns an ordinary local task that awaits the result through a
 //!   [`oneshot`] channel, whose sender wakes the task
 //!   from the pool thread (ringing the runtime's eventfd). A panic in the
 //!   closure is caught on the pool thread, sent as the result, and resumed
 //!   in the local task, so the handle reports it like any task's panic.
 //! * **Threads start on demand**, up to a limit ([`DEFAULT_MAX_THREADS`],
-//!   changed with [`set_max_blocking_threads`]): a job goes to an idle
+//!   changed with `Builder::max_blocking_threads`): a job goes to an idle
 //!   thread if there is one, else to a new thread while under the limit,
 //!   else it waits in the queue for the next thread to finish.
 //! * **Idle threads exit** after a keep-alive ([`DEFAULT_KEEP_ALIVE`],
-//!   changed with [`set_blocking_keep_alive`]), so a burst of work does not
-//!   leave hundreds of threads behind.
+//!   changed with `Builder::thread_keep_alive`), so a burst of work does
+//!   not leave hundreds of threads behind, and at once when their runtime
+//!   is dropped.
 //! * **The queue is unbounded**, as tokio's is. Each queued job is a
 //!   `spawn_blocking` call the program made and whose handle it holds (or
 //!   detached), so the queue grows only as fast as the program asks, like
@@ -28,7 +31,7 @@
 //! * **Nothing waits for blocking work at shutdown.** Dropping a runtime
 //!   drops the tasks awaiting results; a closure already queued or running
 //!   still runs to completion on its pool thread, and its result is
-//!   dropped there. A closure cannot be interrupted, so waiting would make
+//!   dropped there; then the thread exits. A closure cannot be interrupted, so waiting would make
 //!   dropping a runtime hang for as long as the slowest closure.
 //!
 //! The pool's bookkeeping, invariants kept under [`Pool::state`]'s lock:
@@ -41,21 +44,21 @@
 use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::executor::context;
+use crate::executor::{context, Core};
 use crate::sync::oneshot;
 use crate::task::JoinHandle;
 
-/// How many pool threads may run at once unless
-/// [`set_max_blocking_threads`] says otherwise.
-const DEFAULT_MAX_THREADS: usize = 512;
+/// How many pool threads may run at once unless the runtime's `Builder`
+/// says otherwise.
+pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
 
-/// How long a pool thread waits for work before it exits, unless
-/// [`set_blocking_keep_alive`] says otherwise.
-const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// How long a pool thread waits for work before it exits, unless the
+/// runtime's `Builder` says otherwise.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// The name of every pool thread (at most 15 bytes, the kernel's limit).
 const THREAD_NAME: &str = "rt-blocking";
@@ -67,18 +70,67 @@ const RESULT_LOST: &str = "spawn_blocking: the closure was dropped without runni
 /// A type-erased job: runs the closure and sends its result.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// The process-wide pool.
-static POOL: Pool = Pool {
-    state: Mutex::new(State {
-        queue: VecDeque::new(),
-        threads: 0,
-        idle: 0,
-        notified: 0,
-        max_threads: DEFAULT_MAX_THREADS,
-        keep_alive: DEFAULT_KEEP_ALIVE,
-    }),
-    condvar: Condvar::new(),
-};
+/// One runtime's blocking pool; cheap to clone (`Send + Sync`), so that a
+/// `Handle` on another thread can submit to it.
+#[derive(Clone)]
+pub(crate) struct BlockingPool(Arc<Pool>);
+
+impl std::fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.0.lock();
+        f.debug_struct("BlockingPool")
+            .field("threads", &state.threads)
+            .field("queued", &state.queue.len())
+            .finish()
+    }
+}
+
+impl BlockingPool {
+    /// A pool of at most `max_threads` (at least 1) threads that exit after
+    /// `keep_alive` without work.
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
+        BlockingPool(Arc::new(Pool {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                max_threads: max_threads.max(1),
+                keep_alive,
+                closed: false,
+            }),
+            condvar: Condvar::new(),
+        }))
+    }
+
+    /// Runs `f` on a pool thread; the returned future gives its result.
+    ///
+    /// # Errors
+    ///
+    /// If no pool thread exists and none can be started.
+    pub(crate) fn run<F, R>(&self, f: F) -> io::Result<oneshot::Receiver<std::thread::Result<R>>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            // The receiver is gone if the awaiting task was dropped (runtime
+            // dropped, task aborted): the result is then dropped here.
+            let _ = tx.send(result);
+        });
+        Pool::submit(&self.0, job)?;
+        Ok(rx)
+    }
+
+    /// The runtime is gone: threads finish what is queued, then exit
+    /// instead of waiting for more.
+    pub(crate) fn shut_down(&self) {
+        self.0.lock().closed = true;
+        self.0.condvar.notify_all();
+    }
+}
 
 /// The blocking pool: a job queue and the threads that take from it.
 struct Pool {
@@ -103,6 +155,8 @@ struct State {
     max_threads: usize,
     /// How long an idle thread waits before it exits.
     keep_alive: Duration,
+    /// Set when the runtime is dropped: idle threads exit at once.
+    closed: bool,
 }
 
 impl Pool {
@@ -119,14 +173,14 @@ impl Pool {
     ///
     /// If no pool thread exists and none can be started; the job is then
     /// dropped without running.
-    fn submit(&self, job: Job) -> io::Result<()> {
-        let mut state = self.lock();
+    fn submit(this: &Arc<Pool>, job: Job) -> io::Result<()> {
+        let mut state = this.lock();
         state.queue.push_back(job);
         if state.idle > 0 {
             state.idle -= 1;
             state.notified += 1;
             drop(state);
-            self.condvar.notify_one();
+            this.condvar.notify_one();
             return Ok(());
         }
         if state.threads >= state.max_threads {
@@ -135,9 +189,10 @@ impl Pool {
         // Start a thread with the lock held, so that the count and the
         // queue stay consistent if it fails.
         state.threads += 1;
+        let pool = this.clone();
         let spawned = thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(|| POOL.run_worker());
+            .spawn(move || pool.run_worker());
         match spawned {
             Ok(_detached) => Ok(()),
             Err(e) => {
@@ -181,7 +236,7 @@ impl Pool {
                 }
                 let deadline = idle_since + state.keep_alive;
                 let now = Instant::now();
-                if now >= deadline || state.threads > state.max_threads {
+                if now >= deadline || state.closed || state.threads > state.max_threads {
                     // No claim is outstanding, so the queue is empty too.
                     state.idle -= 1;
                     state.threads -= 1;
@@ -200,11 +255,11 @@ impl Pool {
 /// Runs `f` on a thread of the blocking pool and returns a handle to its
 /// result, so that blocking work does not stall the runtime's thread.
 ///
-/// The pool is shared by every runtime of the process. It starts threads
-/// on demand, at most 512 unless [`set_max_blocking_threads`] says
-/// otherwise; when all are busy, jobs wait in an unbounded queue, first in
-/// first out. A thread idle for 10 seconds (see
-/// [`set_blocking_keep_alive`]) exits.
+/// Each runtime has its own pool. It starts threads on demand, at most 512
+/// unless [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)
+/// says otherwise; when all are busy, jobs wait in an unbounded queue,
+/// first in first out. A thread idle for 10 seconds (see
+/// [`Builder::thread_keep_alive`](crate::Builder::thread_keep_alive)) exits.
 ///
 /// Awaiting the handle gives `f`'s output, or a [`JoinError`] whose
 /// [`is_panic`](crate::task::JoinError::is_panic) is true if `f` panicked
@@ -246,72 +301,33 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let core = context::current();
-    let (tx, rx) = oneshot::channel();
-    let job: Job = Box::new(move || {
-        let result = catch_unwind(AssertUnwindSafe(f));
-        // The receiver is gone if the awaiting task was dropped (runtime
-        // dropped, task aborted): the result is then dropped here.
-        let _ = tx.send(result);
-    });
-    match POOL.submit(job) {
-        Ok(()) => core.spawn(async move {
-            match rx.await {
-                Ok(Ok(output)) => output,
-                Ok(Err(payload)) => resume_unwind(payload),
-                Err(_) => resume_unwind(Box::new(RESULT_LOST)),
-            }
-        }),
+    spawn_blocking_on(&context::current(), f)
+}
+
+/// [`spawn_blocking`] on `core`'s pool, awaited by a task of `core`.
+pub(crate) fn spawn_blocking_on<F, R>(core: &Core, f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match core.shared.blocking.run(f) {
+        Ok(rx) => {
+            // While the job runs, a paused clock must not jump ahead: its
+            // result may be what a timer is racing.
+            let inhibitor = core.clock.inhibit_auto_advance();
+            core.spawn(async move {
+                let result = rx.await;
+                drop(inhibitor);
+                match result {
+                    Ok(Ok(output)) => output,
+                    Ok(Err(payload)) => resume_unwind(payload),
+                    Err(_) => resume_unwind(Box::new(RESULT_LOST)),
+                }
+            })
+        }
         Err(e) => {
             let message = format!("spawn_blocking: cannot start a pool thread: {e}");
             core.spawn(async move { resume_unwind(Box::new(message)) })
         }
     }
-}
-
-/// Sets the most threads the blocking pool may run at once, for the whole
-/// process (512 until then).
-///
-/// Raising it lets queued jobs start new threads at the next
-/// [`spawn_blocking`]; lowering it makes surplus threads exit once they
-/// finish their job or are idle. Jobs are never dropped.
-///
-/// # Panics
-///
-/// If `max` is 0.
-///
-/// # Examples
-///
-/// ```
-/// runtime::task::set_max_blocking_threads(4);
-/// let n = runtime::block_on(async {
-///     runtime::task::spawn_blocking(|| 2 + 2).await.unwrap()
-/// });
-/// assert_eq!(n, 4);
-/// ```
-pub fn set_max_blocking_threads(max: usize) {
-    assert!(max > 0, "the blocking pool needs at least one thread");
-    POOL.lock().max_threads = max;
-    // Idle threads above the new limit notice and exit.
-    POOL.condvar.notify_all();
-}
-
-/// Sets how long an idle blocking-pool thread waits for work before it
-/// exits, for the whole process (10 seconds until then). It applies at
-/// once, to threads already idle too.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// runtime::task::set_blocking_keep_alive(Duration::from_millis(100));
-/// let s = runtime::block_on(async {
-///     runtime::task::spawn_blocking(|| "done").await.unwrap()
-/// });
-/// assert_eq!(s, "done");
-/// ```
-pub fn set_blocking_keep_alive(keep_alive: Duration) {
-    POOL.lock().keep_alive = keep_alive;
-    POOL.condvar.notify_all();
 }

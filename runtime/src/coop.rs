@@ -49,11 +49,12 @@ thread_local! {
     static LEFT: Cell<u32> = const { Cell::new(UNCONSTRAINED) };
 }
 
-/// Gives the task about to be polled a full budget (called by the executor
-/// before each poll).
+/// Gives the task about to be polled a full budget of `budget` operations
+/// (called by the executor before each poll; [`POLL_BUDGET`] unless the
+/// runtime's `Builder` said otherwise).
 #[inline]
-pub(crate) fn reset() {
-    LEFT.set(POLL_BUDGET);
+pub(crate) fn reset(budget: u32) {
+    LEFT.set(budget);
 }
 
 /// Lifts the budget: nothing is being polled by a runtime on this thread.
@@ -239,7 +240,7 @@ mod tests {
     fn a_reset_budget_allows_exactly_poll_budget_operations() {
         let waker = Waker::from(Arc::new(Nothing));
         let mut cx = Context::from_waker(&waker);
-        reset();
+        reset(POLL_BUDGET);
         for _ in 0..POLL_BUDGET {
             assert!(poll_proceed(&mut cx).is_ready());
         }

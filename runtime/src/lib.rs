@@ -95,5 +95,5 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use executor::{block_on, metrics, Metrics, Runtime};
+pub use executor::{block_on, metrics, Builder, Handle, Metrics, Runtime, TryCurrentError};
 pub use task::spawn;

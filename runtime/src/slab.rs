@@ -47,6 +47,10 @@ pub(crate) struct Slab<T> {
     free: Vec<u32>,
     /// Number of occupied slots.
     len: usize,
+    /// The generation new slots start at: above that of every slot
+    /// [`shrink`](Slab::shrink) dropped, so that a key to a dropped slot
+    /// never matches the slot that later takes its index.
+    generation_floor: u32,
 }
 
 impl<T> Default for Slab<T> {
@@ -55,6 +59,7 @@ impl<T> Default for Slab<T> {
             entries: Vec::new(),
             free: Vec::new(),
             len: 0,
+            generation_floor: 0,
         }
     }
 }
@@ -73,7 +78,7 @@ impl<T> Slab<T> {
                 let index =
                     u32::try_from(self.entries.len()).expect("slab holds at most 2^32 entries");
                 self.entries.push(Entry {
-                    generation: 0,
+                    generation: self.generation_floor,
                     value: None,
                 });
                 index
@@ -139,6 +144,39 @@ impl<T> Slab<T> {
         self.entries.iter().filter_map(|entry| entry.value.as_ref())
     }
 
+    /// Gives back the memory of the free slots at the end once most of the
+    /// slab is free: after a burst, a slab that held a million entries and
+    /// now holds a few does not keep the million's memory. Keys stay
+    /// unique: a dropped slot's index, when reused, starts at a generation
+    /// above any it had.
+    pub(crate) fn shrink(&mut self) {
+        if self.len * 4 > self.entries.len() {
+            return;
+        }
+        while let Some(last) = self.entries.last() {
+            if last.value.is_some() {
+                break;
+            }
+            self.generation_floor = self.generation_floor.max(last.generation);
+            self.entries.pop();
+        }
+        let kept = self.entries.len();
+        self.free.retain(|&index| (index as usize) < kept);
+        self.entries.shrink_to(kept * 2);
+        self.free.shrink_to(self.free.len() * 2);
+    }
+
+    /// Slots the slab holds, free or not.
+    pub(crate) fn slots(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Slots the slab has memory for.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     /// Number of values stored.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -178,6 +216,25 @@ mod tests {
         let key = slab.insert(());
         assert_eq!(Key::from_u64(key.to_u64()), key);
         assert_eq!(key.to_u64() >> 32, 3);
+    }
+
+    #[test]
+    fn shrinking_keeps_stale_keys_stale() {
+        let mut slab = Slab::default();
+        let keys: Vec<Key> = (0..1_000).map(|i| slab.insert(i)).collect();
+        let kept = keys[0];
+        for key in &keys[1..] {
+            slab.remove(*key);
+        }
+        slab.shrink();
+        assert!(slab.capacity() <= 2, "capacity {}", slab.capacity());
+        // A slot that takes a dropped index again is not found by the old
+        // key to that index.
+        let new = slab.insert(7);
+        assert_eq!(new.index, keys[1].index);
+        assert!(slab.get(keys[1]).is_none());
+        assert_eq!(slab.get(new), Some(&7));
+        assert_eq!(slab.get(kept), Some(&0));
     }
 
     #[test]

@@ -6,12 +6,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::executor::cell::{Join, TaskCell};
 use crate::executor::context;
+use crate::executor::remote::RemoteJoin;
 
-pub use crate::blocking::{set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking};
+pub use crate::blocking::spawn_blocking;
 pub use crate::coop::{consume_budget, unconstrained, Unconstrained};
 
 /// Spawns `future` as a task on the current runtime and returns a handle
@@ -63,8 +65,17 @@ where
 /// });
 /// ```
 pub struct JoinHandle<T> {
-    /// The task's cell, shared with the executor.
-    task: Rc<TaskCell<dyn Join<T>>>,
+    /// Where the task's result appears.
+    task: Joined<T>,
+}
+
+/// Where a task's result appears.
+enum Joined<T> {
+    /// A task spawned on this thread: its cell, shared with the executor.
+    Local(Rc<TaskCell<dyn Join<T>>>),
+    /// A task spawned from another thread (`Handle::spawn`), or blocking
+    /// work started off the runtime: a locked state shared across threads.
+    Remote(Arc<RemoteJoin<T>>),
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
@@ -78,7 +89,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// The handle of the task in `task`.
     pub(crate) fn new(task: Rc<TaskCell<dyn Join<T>>>) -> JoinHandle<T> {
-        JoinHandle { task }
+        JoinHandle {
+            task: Joined::Local(task),
+        }
+    }
+
+    /// The handle of a task that reports to `join`.
+    pub(crate) fn remote(join: Arc<RemoteJoin<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            task: Joined::Remote(join),
+        }
     }
 
     /// Cancels the task: its future is dropped at the latest when the
@@ -97,8 +117,13 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        if self.task.state.request_abort() {
-            self.task.waker.wake_by_ref();
+        match &self.task {
+            Joined::Local(task) => {
+                if task.state.request_abort() {
+                    task.waker.wake_by_ref();
+                }
+            }
+            Joined::Remote(join) => join.abort(),
         }
     }
 
@@ -115,7 +140,10 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.task.state.is_finished()
+        match &self.task {
+            Joined::Local(task) => task.state.is_finished(),
+            Joined::Remote(join) => join.is_finished(),
+        }
     }
 }
 
@@ -123,7 +151,10 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.task.state.poll_join(cx)
+        match &self.task {
+            Joined::Local(task) => task.state.poll_join(cx),
+            Joined::Remote(join) => join.poll_join(cx),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use runtime::task::{set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking};
+use runtime::task::spawn_blocking;
 use runtime::Runtime;
 use util::{in_child_process, Watchdog};
 
@@ -163,10 +163,13 @@ fn dropping_the_runtime_does_not_wait_and_the_job_still_completes() {
 fn more_jobs_than_threads_queue_and_complete() {
     in_child_process("more_jobs_than_threads_queue_and_complete", || {
         let _watchdog = Watchdog::new("queueing", LIMIT);
-        set_max_blocking_threads(2);
+        let rt = runtime::Builder::new()
+            .max_blocking_threads(2)
+            .build()
+            .unwrap();
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        let outputs = runtime::block_on(async {
+        let outputs = rt.block_on(async {
             let handles: Vec<_> = (0..10)
                 .map(|i| {
                     let running = running.clone();
@@ -200,8 +203,11 @@ fn more_jobs_than_threads_queue_and_complete() {
 fn idle_threads_exit_after_the_keep_alive() {
     in_child_process("idle_threads_exit_after_the_keep_alive", || {
         let _watchdog = Watchdog::new("idle exit", LIMIT);
-        set_blocking_keep_alive(Duration::from_millis(100));
-        runtime::block_on(async {
+        let rt = runtime::Builder::new()
+            .thread_keep_alive(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        rt.block_on(async {
             // Four jobs that overlap need four threads.
             let barrier = Arc::new(std::sync::Barrier::new(4));
             let handles: Vec<_> = (0..4)
@@ -225,17 +231,22 @@ fn idle_threads_exit_after_the_keep_alive() {
         );
         // The pool starts threads again when needed.
         assert_eq!(
-            runtime::block_on(async { spawn_blocking(|| 5).await }).unwrap(),
+            rt.block_on(async { spawn_blocking(|| 5).await }).unwrap(),
             5
         );
     });
 }
 
 #[test]
-fn lowering_the_limit_retires_surplus_threads() {
-    in_child_process("lowering_the_limit_retires_surplus_threads", || {
-        let _watchdog = Watchdog::new("lower limit", LIMIT);
-        runtime::block_on(async {
+fn dropping_the_runtime_retires_its_idle_pool_threads() {
+    in_child_process("dropping_the_runtime_retires_its_idle_pool_threads", || {
+        let _watchdog = Watchdog::new("pool shutdown", LIMIT);
+        // A keep-alive far longer than the test: only the drop can end them.
+        let rt = runtime::Builder::new()
+            .thread_keep_alive(Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        rt.block_on(async {
             let barrier = Arc::new(std::sync::Barrier::new(3));
             let handles: Vec<_> = (0..3)
                 .map(|_| {
@@ -253,16 +264,60 @@ fn lowering_the_limit_retires_surplus_threads() {
             wait_until(Duration::from_secs(5), || pool_threads() == 3),
             "the burst did not leave three idle threads"
         );
-        set_max_blocking_threads(1);
+        drop(rt);
         assert!(
-            wait_until(Duration::from_secs(5), || pool_threads() == 1),
-            "{} pool threads after lowering the limit to 1",
+            wait_until(Duration::from_secs(5), || pool_threads() == 0),
+            "{} pool threads after their runtime was dropped",
             pool_threads()
         );
-        assert_eq!(
-            runtime::block_on(async { spawn_blocking(|| 9).await }).unwrap(),
-            9
-        );
+    });
+}
+
+#[test]
+fn each_runtime_has_its_own_pool_limit() {
+    in_child_process("each_runtime_has_its_own_pool_limit", || {
+        let _watchdog = Watchdog::new("pool per runtime", LIMIT);
+        let narrow = runtime::Builder::new()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let wide = runtime::Runtime::new().unwrap();
+        // Two overlapping jobs on the wide runtime meet at a barrier: they
+        // need two threads, which the narrow runtime's limit does not
+        // constrain.
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        wide.block_on(async {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    spawn_blocking(move || {
+                        barrier.wait();
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        });
+        let most = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        narrow.block_on(async {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (most, running) = (most.clone(), running.clone());
+                    spawn_blocking(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        thread::sleep(Duration::from_millis(10));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1);
     });
 }
 

@@ -11,13 +11,14 @@
 
 mod util;
 
+use runtime::time::Instant;
 use std::future::{pending, poll_fn, ready, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runtime::time::{interval, sleep, sleep_until, timeout};
 use util::{poll_once, run, sleep_not_early, Watchdog, XorShift};

@@ -89,6 +89,20 @@ pub(crate) fn try_current() -> Option<Rc<Core>> {
         .flatten()
 }
 
+/// Runs `f` with the current runtime, without cloning its handle; `None`
+/// outside a runtime (or while the thread is exiting). `f` must not enter
+/// or leave a runtime.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| match current.try_borrow() {
+            Ok(current) => current.as_deref().map(f),
+            Err(_) => None,
+        })
+        .ok()
+        .flatten()
+}
+
 /// Pushes `id` onto the local run queue if the runtime that owns `shared`
 /// is current on this thread. Returns false otherwise (another thread, no
 /// runtime, or the thread is exiting), and the caller takes the remote path.

@@ -13,12 +13,14 @@
 //! Neither path allocates once the queues have grown to the number of
 //! tasks woken per tick.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Wake;
 
 use crossbeam_queue::ArrayQueue;
 
+use crate::blocking::BlockingPool;
 use crate::slab::Key;
 use crate::sys::eventfd::Notifier;
 
@@ -80,8 +82,20 @@ impl RemoteQueue {
     }
 }
 
+/// A spawn from another thread, run on the runtime's thread by the next
+/// tick: it spawns the future it carries as a local task.
+pub(crate) type Injected = Box<dyn FnOnce(&super::Core) + Send>;
+
+/// Spawns from other threads waiting for the runtime's thread.
+#[derive(Default)]
+struct Injection {
+    /// Oldest first.
+    jobs: Vec<Injected>,
+    /// Set when the runtime is dropped: nothing is taken any more.
+    closed: bool,
+}
+
 /// The part of a runtime that other threads may touch.
-#[derive(Debug)]
 pub(crate) struct Shared {
     /// Tasks woken from other threads, moved to the local queue every tick.
     pub(crate) remote_queue: RemoteQueue,
@@ -90,15 +104,103 @@ pub(crate) struct Shared {
     /// True from a ring until the runtime sees the notification: further remote
     /// wakes need no syscall.
     pub(crate) ring_pending: AtomicBool,
+    /// The runtime's blocking pool.
+    pub(crate) blocking: BlockingPool,
+    /// Spawns from other threads ([`Handle::spawn`](super::Handle::spawn)).
+    injection: Mutex<Injection>,
+    /// True while `injection` may hold jobs: the tick looks at the lock
+    /// only then.
+    injected: AtomicBool,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("ring_pending", &self.ring_pending)
+            .field("blocking", &self.blocking)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
+    /// The shared part of a new runtime.
+    pub(crate) fn new(notifier: Notifier, blocking: BlockingPool) -> Shared {
+        Shared {
+            remote_queue: RemoteQueue::new(),
+            notifier,
+            ring_pending: AtomicBool::new(false),
+            blocking,
+            injection: Mutex::new(Injection::default()),
+            injected: AtomicBool::new(false),
+        }
+    }
+
     /// Called by the runtime after the notifier fired, before it drains the
     /// remote queue: a wake racing with this either pushed its id before
     /// the drain looks, or sees the flag clear and rings again. (The
     /// eventfd itself needs no reading; see `Notifier`.)
     pub(crate) fn acknowledge_ring(&self) {
         self.ring_pending.store(false, Ordering::SeqCst);
+    }
+
+    /// Wakes the runtime's thread out of `epoll_wait`, unless a ring is
+    /// pending already.
+    pub(crate) fn ring(&self) {
+        if !self.ring_pending.swap(true, Ordering::SeqCst) {
+            // A failed ring cannot be reported from a waker; `notify`
+            // handles a saturated counter, so only a closed eventfd (the
+            // runtime is being dropped) could fail here.
+            let _ = self.notifier.notify();
+        }
+    }
+
+    /// Queues `job` for the runtime's thread and wakes it; gives the job
+    /// back if the runtime is gone.
+    pub(crate) fn inject(&self, job: Injected) -> Result<(), Injected> {
+        let mut injection = self
+            .injection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if injection.closed {
+            return Err(job);
+        }
+        injection.jobs.push(job);
+        self.injected.store(true, Ordering::SeqCst);
+        drop(injection);
+        self.ring();
+        Ok(())
+    }
+
+    /// Runs the spawns other threads queued (on the runtime's thread).
+    pub(crate) fn run_injected(&self, core: &super::Core) {
+        if !self.injected.load(Ordering::Relaxed) {
+            return;
+        }
+        let jobs = {
+            let mut injection = self
+                .injection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.injected.store(false, Ordering::SeqCst);
+            std::mem::take(&mut injection.jobs)
+        };
+        for job in jobs {
+            job(core);
+        }
+    }
+
+    /// The runtime is being dropped: later spawns are refused, and those
+    /// that never ran are dropped (their handles report the cancellation).
+    pub(crate) fn close_injection(&self) {
+        let jobs = {
+            let mut injection = self
+                .injection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            injection.closed = true;
+            std::mem::take(&mut injection.jobs)
+        };
+        drop(jobs);
     }
 }
 
@@ -156,11 +258,6 @@ impl Wake for TaskWaker {
             return;
         }
         self.shared.remote_queue.push(self.id);
-        if !self.shared.ring_pending.swap(true, Ordering::SeqCst) {
-            // A failed ring cannot be reported from a waker; `notify`
-            // handles a saturated counter, so only a closed eventfd (the
-            // runtime is being dropped) could fail here.
-            let _ = self.shared.notifier.notify();
-        }
+        self.shared.ring();
     }
 }

@@ -42,6 +42,10 @@ struct Inner {
     heap: BinaryHeap<Reverse<(u64, u64)>>,
     /// The instant deadlines are counted from.
     origin: Instant,
+    /// Timers removed (cancelled or fired) since memory was last given
+    /// back: the check runs once per that many, so that it costs O(1) per
+    /// removal, amortised.
+    removed_since_shrink: usize,
 }
 
 impl Default for Inner {
@@ -50,6 +54,7 @@ impl Default for Inner {
             wakers: Slab::default(),
             heap: BinaryHeap::new(),
             origin: Instant::now(),
+            removed_since_shrink: 0,
         }
     }
 }
@@ -67,6 +72,21 @@ impl Inner {
     fn needs_compaction(&self) -> bool {
         let (heap, live) = (self.heap.len(), self.wakers.len());
         heap > MIN_COMPACT_LEN && heap > live + live / 2
+    }
+
+    /// Gives memory back once most of it is free: the slab's free tail
+    /// and the heap's spare capacity. A burst of a million timeouts does
+    /// not pin their memory for the life of the runtime.
+    fn give_back_memory(&mut self) {
+        if self.removed_since_shrink < MIN_COMPACT_LEN.max(self.wakers.slots() / 2) {
+            return;
+        }
+        self.removed_since_shrink = 0;
+        self.wakers.shrink();
+        let (len, capacity) = (self.heap.len(), self.heap.capacity());
+        if capacity > MIN_COMPACT_LEN && capacity > 4 * len {
+            self.heap.shrink_to(2 * len);
+        }
     }
 
     /// Drops stale entries from the top of the heap.
@@ -131,6 +151,8 @@ impl Timers {
                 let Inner { wakers, heap, .. } = &mut *inner;
                 heap.retain(|&Reverse((_, key))| wakers.get(Key::from_u64(key)).is_some());
             }
+            inner.removed_since_shrink += 1;
+            inner.give_back_memory();
             removed
         };
         drop(removed); // after the borrow, as above
@@ -141,32 +163,32 @@ impl Timers {
         self.inner.borrow().wakers.len()
     }
 
-    /// How long the reactor may sleep before the next deadline: `None`
-    /// without timers.
-    pub(crate) fn next_timeout(&self) -> Option<Duration> {
+    /// The earliest pending deadline: `None` without timers.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let mut inner = self.inner.borrow_mut();
         inner.skip_stale();
         let &Reverse((deadline, _)) = inner.heap.peek()?;
-        let deadline = inner.origin + Duration::from_nanos(deadline);
-        Some(deadline.saturating_duration_since(Instant::now()))
+        Some(inner.origin + Duration::from_nanos(deadline))
     }
 
-    /// Wakes every timer whose deadline has passed.
-    pub(crate) fn fire_due(&self) {
+    /// Wakes every timer whose deadline is `now` or earlier.
+    pub(crate) fn fire_due(&self, now: Instant) {
         let mut inner = self.inner.borrow_mut();
         if inner.heap.is_empty() {
             return;
         }
         let mut due = std::mem::take(&mut *self.due.borrow_mut());
         {
-            let now = inner.nanos(Instant::now());
+            let now = inner.nanos(now);
             while let Some(&Reverse((deadline, key))) = inner.heap.peek() {
                 if deadline > now {
                     break;
                 }
                 inner.heap.pop();
                 due.extend(inner.wakers.remove(Key::from_u64(key)));
+                inner.removed_since_shrink += 1;
             }
+            inner.give_back_memory();
             drop(inner);
         }
         for waker in due.drain(..) {
@@ -210,13 +232,13 @@ mod tests {
         let _later = timers.insert(future, &waker);
         timers.remove(b);
         assert_eq!(timers.len(), 2);
-        timers.fire_due();
+        timers.fire_due(Instant::now());
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert_eq!(timers.len(), 1);
         assert!(!timers.update(a, &waker), "a fired timer cannot be updated");
-        timers.fire_due();
+        timers.fire_due(Instant::now());
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(timers.next_timeout().unwrap() > Duration::from_secs(3500));
+        assert!(timers.next_deadline().unwrap() > Instant::now() + Duration::from_secs(3500));
     }
 
     #[test]
@@ -238,6 +260,61 @@ mod tests {
     }
 
     #[test]
+    fn a_million_cancelled_timers_give_their_memory_back() {
+        let timers = Timers::default();
+        let waker = Waker::from(Arc::new(Count::default()));
+        let far = Instant::now() + Duration::from_secs(3600);
+        // A long-lived timer, then a burst of a million timeouts that are
+        // all cancelled. (The slab gives back its free *tail*: a timer
+        // registered after the burst and still pending would hold it until
+        // it fires.)
+        let _live = timers.insert(far, &waker);
+        let keys: Vec<TimerKey> = (0..1_000_000u64)
+            .map(|i| timers.insert(far + Duration::from_nanos(i), &waker))
+            .collect();
+        let full = timers.inner.borrow().wakers.capacity();
+        assert!(full >= 1_000_000);
+        for key in keys {
+            timers.remove(key);
+        }
+        assert_eq!(timers.len(), 1);
+        let inner = timers.inner.borrow();
+        assert!(
+            inner.wakers.capacity() < full / 100,
+            "the slab kept room for {} timers",
+            inner.wakers.capacity()
+        );
+        assert!(
+            inner.heap.capacity() <= 4 * MIN_COMPACT_LEN,
+            "the heap kept room for {} entries",
+            inner.heap.capacity()
+        );
+    }
+
+    #[test]
+    fn fired_timers_give_their_memory_back() {
+        let timers = Timers::default();
+        let waker = Waker::from(Arc::new(Count::default()));
+        let now = Instant::now();
+        for _ in 0..100_000 {
+            timers.insert(now, &waker);
+        }
+        timers.fire_due(now);
+        assert_eq!(timers.len(), 0);
+        let inner = timers.inner.borrow();
+        assert!(
+            inner.wakers.capacity() < 1_000,
+            "{}",
+            inner.wakers.capacity()
+        );
+        assert!(
+            inner.heap.capacity() <= 4 * MIN_COMPACT_LEN,
+            "{}",
+            inner.heap.capacity()
+        );
+    }
+
+    #[test]
     fn a_stale_heap_entry_does_not_fire_the_slots_next_owner() {
         let timers = Timers::default();
         let early = Arc::new(Count::default());
@@ -247,7 +324,7 @@ mod tests {
         timers.remove(cancelled);
         // Reuses the slot, with a later deadline.
         let _reused = timers.insert(now + Duration::from_secs(3600), &Waker::from(late.clone()));
-        timers.fire_due();
+        timers.fire_due(Instant::now());
         assert_eq!(late.0.load(Ordering::SeqCst), 0);
         assert_eq!(early.0.load(Ordering::SeqCst), 0);
         assert_eq!(timers.len(), 1);

@@ -1,0 +1,197 @@
+//! [`Builder`]: a runtime with settings other than the defaults.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::AsFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::waker::Shared;
+use super::{Core, Runtime};
+use crate::blocking::{BlockingPool, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
+use crate::coop::{Deferred, POLL_BUDGET};
+use crate::reactor::Reactor;
+use crate::slab::Slab;
+use crate::sys::eventfd::Notifier;
+use crate::time::{Clock, Timers};
+
+/// How many tasks one tick polls before the reactor gets its turn, unless
+/// the [`Builder`] says otherwise (tokio's default too).
+pub(crate) const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+/// The largest accepted `event_interval` and `budget`: beyond this a busy
+/// task or queue would hold the thread for seconds.
+const MAX_SETTING: u32 = 1_000_000;
+
+/// The next runtime's id.
+static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Configures a [`Runtime`] before it starts: the loop's fairness
+/// settings, the blocking pool, and a paused clock for tests.
+///
+/// Tokio's shape: `Builder::new_current_thread()` exists too, and
+/// `enable_all()` (our runtime always has I/O and timers) is accepted and
+/// does nothing, so that a tokio program's builder chain ports unchanged.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = runtime::Builder::new()
+///     .event_interval(31)
+///     .budget(64)
+///     .max_blocking_threads(4)
+///     .thread_keep_alive(Duration::from_secs(1))
+///     .build()?;
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    /// Tasks polled per tick before the reactor turns.
+    event_interval: u32,
+    /// Budgeted operations per poll.
+    budget: u32,
+    /// Most blocking-pool threads at once.
+    max_blocking_threads: usize,
+    /// How long an idle blocking-pool thread waits before it exits.
+    thread_keep_alive: Duration,
+    /// Start with the clock paused.
+    start_paused: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The defaults: an event interval of 61, a budget of 128 operations
+    /// per poll, at most 512 blocking threads kept 10 s when idle, the
+    /// clock running.
+    pub fn new() -> Builder {
+        Builder {
+            event_interval: DEFAULT_EVENT_INTERVAL,
+            budget: POLL_BUDGET,
+            max_blocking_threads: DEFAULT_MAX_THREADS,
+            thread_keep_alive: DEFAULT_KEEP_ALIVE,
+            start_paused: false,
+        }
+    }
+
+    /// The same as [`new`](Builder::new): every runtime here is a
+    /// current-thread runtime.
+    pub fn new_current_thread() -> Builder {
+        Builder::new()
+    }
+
+    /// Accepted for tokio's sake; I/O and timers are always on.
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// How many tasks one tick polls before the reactor gets its turn
+    /// (61): lower reacts to I/O sooner, higher runs queued tasks with
+    /// fewer `epoll_wait` calls.
+    ///
+    /// # Panics
+    ///
+    /// If `interval` is 0 or above 1,000,000.
+    pub fn event_interval(&mut self, interval: u32) -> &mut Builder {
+        assert!(
+            (1..=MAX_SETTING).contains(&interval),
+            "event_interval must be between 1 and {MAX_SETTING}, not {interval}"
+        );
+        self.event_interval = interval;
+        self
+    }
+
+    /// How many budgeted operations (reads, writes, channel receives, ...)
+    /// a task may perform in one poll before it must yield (128); see the
+    /// crate's docs on the cooperative budget.
+    ///
+    /// # Panics
+    ///
+    /// If `budget` is 0 or above 1,000,000.
+    pub fn budget(&mut self, budget: u32) -> &mut Builder {
+        assert!(
+            (1..=MAX_SETTING).contains(&budget),
+            "budget must be between 1 and {MAX_SETTING}, not {budget}"
+        );
+        self.budget = budget;
+        self
+    }
+
+    /// The most threads the runtime's blocking pool runs at once (512);
+    /// more jobs wait in its queue.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    pub fn max_blocking_threads(&mut self, max: usize) -> &mut Builder {
+        assert!(max > 0, "the blocking pool needs at least one thread");
+        self.max_blocking_threads = max;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it
+    /// exits (10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as
+    /// [`time::pause`](crate::time::pause) would: for tests of
+    /// time-dependent code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::time::Instant;
+    ///
+    /// let rt = runtime::Builder::new().start_paused(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     runtime::time::sleep(Duration::from_secs(300)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(300));
+    /// });
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Creates the runtime: an epoll instance and an eventfd.
+    ///
+    /// # Errors
+    ///
+    /// If the process is out of file descriptors or memory.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let notifier = Notifier::new()?;
+        let reactor = Reactor::new(notifier.as_fd())?;
+        let blocking = BlockingPool::new(self.max_blocking_threads, self.thread_keep_alive);
+        let core = Core {
+            id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
+            shared: Arc::new(Shared::new(notifier, blocking)),
+            reactor: Rc::new(reactor),
+            timers: Timers::default(),
+            clock: Rc::new(Clock::new(self.start_paused)),
+            event_interval: self.event_interval as usize,
+            budget: self.budget,
+            deferred: Deferred::default(),
+            tasks: RefCell::new(Slab::default()),
+            run_queue: RefCell::new(VecDeque::new()),
+            shutting_down: Cell::new(false),
+            polls: Cell::new(0),
+        };
+        Ok(Runtime::from_core(core))
+    }
+}
