@@ -83,8 +83,10 @@ pub(crate) struct Core {
     /// Every live spawned task. `Rc`, so that a poll needs the slab only
     /// for the lookup (the task's handle holds the same `Rc`).
     tasks: RefCell<Slab<Rc<Task>>>,
-    /// Ids of tasks to poll, in wake order; each at most once.
-    run_queue: RefCell<VecDeque<TaskId>>,
+    /// Tasks to poll, in wake order, each at most once (its queued flag
+    /// sees to that); `None` is the future given to `block_on`. Holding the
+    /// task itself, not its id, saves the poll a slab lookup.
+    run_queue: RefCell<VecDeque<Option<Rc<Task>>>>,
     /// Set while the runtime drops its tasks: `spawn` then drops the
     /// future at once instead of queuing it.
     shutting_down: Cell<bool>,
@@ -102,9 +104,17 @@ impl fmt::Debug for Core {
 }
 
 impl Core {
-    /// Queues task `id` on the local run queue.
+    /// Queues task `id` (already marked queued by its waker) on the local
+    /// run queue. A stale id (the task is gone) does nothing.
     pub(crate) fn schedule(&self, id: TaskId) {
-        self.run_queue.borrow_mut().push_back(id);
+        if id == MAIN_TASK {
+            self.run_queue.borrow_mut().push_back(None);
+            return;
+        }
+        let tasks = self.tasks.borrow();
+        if let Some(task) = tasks.get(id) {
+            self.run_queue.borrow_mut().push_back(Some(task.clone()));
+        }
     }
 
     /// Wakes task `id` on the runtime's own thread, as its waker would but
@@ -115,7 +125,7 @@ impl Core {
         let tasks = self.tasks.borrow();
         if let Some(task) = tasks.get(id) {
             if task.header.mark_queued() {
-                self.schedule(id);
+                self.run_queue.borrow_mut().push_back(Some(task.clone()));
             }
         }
     }
@@ -140,21 +150,18 @@ impl Core {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
             let task = Rc::new(TaskCell::new(header, future));
             handle = Some(JoinHandle::new(task.clone()));
-            self.schedule(id);
+            self.run_queue.borrow_mut().push_back(Some(task.clone()));
             task as Rc<Task>
         });
         handle.expect("insert_with calls its closure")
     }
 
-    /// Polls task `id` once; drops it if it completed.
+    /// Polls `task` once; drops it if it completed.
     #[inline]
-    fn poll_task(&self, id: TaskId) {
-        // A stale id: the task finished or was dropped after being woken.
-        let Some(task) = self.tasks.borrow().get(id).cloned() else {
-            return;
-        };
-        // No slab borrow is held from here on: the task may spawn, wake, or
-        // drop other tasks.
+    fn poll_task(&self, task: Rc<Task>) {
+        // No slab borrow is held here: the task may spawn, wake, or drop
+        // other tasks.
+        let id = task.header.id();
         task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
         coop::reset(self.budget);
@@ -179,15 +186,16 @@ impl Core {
     /// timers. Returns the main future's output once it is ready.
     fn tick<T>(&self, poll_main: &mut impl FnMut() -> Option<T>) -> Option<T> {
         for _ in 0..self.event_interval {
-            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
+            let Some(queued) = self.run_queue.borrow_mut().pop_front() else {
                 break;
             };
-            if id == MAIN_TASK {
-                if let Some(output) = poll_main() {
-                    return Some(output);
+            match queued {
+                Some(task) => self.poll_task(task),
+                None => {
+                    if let Some(output) = poll_main() {
+                        return Some(output);
+                    }
                 }
-            } else {
-                self.poll_task(id);
             }
         }
 

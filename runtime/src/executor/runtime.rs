@@ -141,7 +141,7 @@ impl Runtime {
         };
         // A stale wake of the finished main future must not queue it again.
         main.retire();
-        core.run_queue.borrow_mut().retain(|id| *id != MAIN_TASK);
+        core.run_queue.borrow_mut().retain(Option::is_some);
         output
     }
 

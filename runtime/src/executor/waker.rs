@@ -226,6 +226,12 @@ impl TaskWaker {
         }
     }
 
+    /// Which task this wakes.
+    #[inline]
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
     /// Called just before the task is polled: a wake from now on queues it
     /// again, so a wake that races with the poll causes exactly one more.
     pub(crate) fn mark_dequeued(&self) {
