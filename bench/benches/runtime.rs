@@ -30,6 +30,7 @@ fn main() {
         bench::ROUNDS
     );
     spawn_and_join();
+    join_set();
     yield_ping_pong();
     remote_wakes();
     timers();
@@ -62,6 +63,43 @@ fn spawn_and_join() {
                         .collect();
                     for h in handles {
                         std::hint::black_box(h.await.unwrap());
+                    }
+                })
+                .await
+            })
+        },
+    );
+}
+
+fn join_set() {
+    compare(
+        "JoinSet: spawn 100k trivial tasks, join_next each",
+        SPAWNS,
+        || {
+            let rt = runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                time_async(async {
+                    let mut set = runtime::task::JoinSet::new();
+                    for i in 0..SPAWNS {
+                        set.spawn(async move { i });
+                    }
+                    while let Some(result) = set.join_next().await {
+                        std::hint::black_box(result.unwrap());
+                    }
+                })
+                .await
+            })
+        },
+        || {
+            let rt = tokio_runtime();
+            rt.block_on(async {
+                time_async(async {
+                    let mut set = tokio::task::JoinSet::new();
+                    for i in 0..SPAWNS {
+                        set.spawn(async move { i });
+                    }
+                    while let Some(result) = set.join_next().await {
+                        std::hint::black_box(result.unwrap());
                     }
                 })
                 .await

@@ -98,7 +98,7 @@ fn eight_threads_times_ten_thousand_wakes_lose_none() {
     let _watchdog = Watchdog::new("eight_threads_times_ten_thousand_wakes_lose_none", LIMIT);
     const TASKS: usize = 16;
     const TOTAL: usize = THREADS * WAKES_PER_THREAD;
-    const _: () = assert!(TOTAL % TASKS == 0);
+    const _: () = assert!(TOTAL.is_multiple_of(TASKS));
     let fired: Vec<Arc<AtomicUsize>> = (0..TASKS).map(|_| Arc::default()).collect();
     let polls: Vec<Rc<Cell<usize>>> = (0..TASKS).map(|_| Rc::default()).collect();
     let slots: Vec<Rc<RefCell<Option<Waker>>>> = (0..TASKS).map(|_| Rc::default()).collect();

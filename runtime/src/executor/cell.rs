@@ -12,29 +12,52 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
 use super::waker::TaskWaker;
 use crate::coop;
-use crate::task::JoinError;
+use crate::task::{Id, JoinError};
 
 /// A task as both the executor and its handle see it.
 pub(crate) struct TaskCell<S: ?Sized> {
-    /// The waker's shared state: the queued flag and the id.
+    /// The waker's shared state: the queued flag and the slab key.
     pub(crate) header: Arc<TaskWaker>,
     /// The waker handed to `poll`, built once from `header`.
     pub(crate) waker: Waker,
+    /// The task's public id and name.
+    pub(crate) meta: TaskMeta,
     /// The future and its output: `TaskState<F>`, seen as `dyn Runnable`
     /// by the executor and as `dyn Join<T>` by the handle.
     pub(crate) state: S,
 }
 
+/// What a task is called: its id, and the name it was given, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskMeta {
+    /// Unique in the process.
+    pub(crate) id: Id,
+    /// From [`task::Builder::name`](crate::task::Builder::name).
+    pub(crate) name: Option<Rc<str>>,
+}
+
+impl TaskMeta {
+    /// A new id, and `name`.
+    pub(crate) fn new(name: Option<Rc<str>>) -> TaskMeta {
+        TaskMeta {
+            id: Id::next(),
+            name,
+        }
+    }
+}
+
 impl<F: Future> TaskCell<TaskState<F>> {
     /// A cell for `future`, woken through `header`.
-    pub(crate) fn new(header: Arc<TaskWaker>, future: F) -> TaskCell<TaskState<F>> {
+    pub(crate) fn new(header: Arc<TaskWaker>, meta: TaskMeta, future: F) -> TaskCell<TaskState<F>> {
         TaskCell {
             waker: Waker::from(header.clone()),
+            meta,
             header,
             state: TaskState {
                 future: RefCell::new(Some(future)),
@@ -60,8 +83,19 @@ pub(crate) trait Runnable {
     fn release(&self);
 }
 
+/// What an [`AbortHandle`](crate::task::AbortHandle) does with its task:
+/// nothing that depends on the output's type.
+pub(crate) trait Abort {
+    /// Asks the task to stop at its next poll; false if it is already done
+    /// or was already asked (then nobody needs waking).
+    fn request_abort(&self) -> bool;
+
+    /// True once the task has finished, panicked, or been cancelled.
+    fn is_finished(&self) -> bool;
+}
+
 /// What a [`JoinHandle`](crate::task::JoinHandle) does with its task.
-pub(crate) trait Join<T> {
+pub(crate) trait Join<T>: Abort {
     /// The output once the task is done; otherwise parks `cx`'s waker.
     ///
     /// # Panics
@@ -69,12 +103,9 @@ pub(crate) trait Join<T> {
     /// If polled again after it returned the output.
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
 
-    /// Asks the task to stop at its next poll; false if it is already done
-    /// or was already asked (then nobody needs waking).
-    fn request_abort(&self) -> bool;
-
-    /// True once the task has finished, panicked, or been cancelled.
-    fn is_finished(&self) -> bool;
+    /// Parks `waker` to be woken when the task is done, without charging
+    /// the cooperative budget (a `JoinSet` watching a task it just spawned).
+    fn set_join_waker(&self, waker: &Waker);
 }
 
 /// The part of a task that depends on its future's type.
@@ -170,6 +201,16 @@ impl<F: Future> Join<F::Output> for TaskState<F> {
         Poll::Pending
     }
 
+    fn set_join_waker(&self, waker: &Waker) {
+        let waker = match self.join_waker.take() {
+            Some(parked) if parked.will_wake(waker) => parked,
+            _ => waker.clone(),
+        };
+        self.join_waker.set(Some(waker));
+    }
+}
+
+impl<F: Future> Abort for TaskState<F> {
     fn request_abort(&self) -> bool {
         !self.finished.get() && !self.aborted.replace(true)
     }

@@ -5,11 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use super::cell::TaskMeta;
 use super::remote::{RemoteJoin, RemoteRunner};
 use super::waker::Shared;
 use super::{context, Core, RuntimeId};
 use crate::blocking::spawn_blocking_on;
-use crate::task::{JoinError, JoinHandle};
+use crate::task::{Id, JoinError, JoinHandle};
 
 /// A handle to a runtime that other threads (pool threads, plain threads,
 /// other runtimes) may hold, to spawn `Send` work onto it.
@@ -131,9 +132,13 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let join = RemoteJoin::new();
+        let id = Id::next();
+        let join = RemoteJoin::new(id);
         let runner = RemoteRunner::new(future, join.clone());
-        let job = Box::new(move |core: &Core| drop(core.spawn(runner)));
+        let job = Box::new(move |core: &Core| {
+            let meta = TaskMeta { id, name: None };
+            drop(core.spawn_with(meta, runner));
+        });
         // If the runtime is gone the job comes back; dropping it drops the
         // runner, which reports the task cancelled.
         let _refused = self.shared.inject(job);
@@ -168,7 +173,7 @@ impl Handle {
         }
         // Off the runtime's thread nothing needs to run on the runtime:
         // the pool thread reports straight to the handle.
-        let join = RemoteJoin::new();
+        let join = RemoteJoin::new(Id::next());
         let report = join.clone();
         let ran = self.shared.blocking.run(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));

@@ -48,7 +48,7 @@ use crate::reactor::{PollingTask, Reactor};
 use crate::slab::{Key, Slab};
 use crate::task::JoinHandle;
 use crate::time::{Clock, Timers};
-use cell::{Runnable, TaskCell};
+use cell::{Runnable, TaskCell, TaskMeta};
 use waker::{Shared, TaskId, TaskWaker};
 
 /// Names a runtime of this process; never reused.
@@ -136,24 +136,48 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.spawn_with(TaskMeta::new(None), future)
+    }
+
+    /// [`spawn`](Core::spawn) with a name.
+    pub(crate) fn spawn_named<F>(&self, name: Option<Rc<str>>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn_with(TaskMeta::new(name), future)
+    }
+
+    /// [`spawn`](Core::spawn) under the given id and name.
+    pub(crate) fn spawn_with<F>(&self, meta: TaskMeta, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
         if self.shutting_down.get() {
             // The runtime is dropping its tasks; a task spawned now (say,
             // from a `Drop` impl) is dropped with them, never polled.
             let header = Arc::new(TaskWaker::new(self.shared.clone(), MAIN_TASK));
             header.retire();
-            let task = Rc::new(TaskCell::new(header, future));
+            let task = Rc::new(TaskCell::new(header, meta, future));
             task.state.release();
             return JoinHandle::new(task);
         }
         let mut handle = None;
         self.tasks.borrow_mut().insert_with(|id| {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
-            let task = Rc::new(TaskCell::new(header, future));
+            let task = Rc::new(TaskCell::new(header, meta, future));
             handle = Some(JoinHandle::new(task.clone()));
             self.run_queue.borrow_mut().push_back(Some(task.clone()));
             task as Rc<Task>
         });
         handle.expect("insert_with calls its closure")
+    }
+
+    /// The id and name of the spawned task being polled, if any.
+    pub(crate) fn polled_task_meta(&self) -> Option<TaskMeta> {
+        let key = self.reactor.polled_task()?;
+        self.tasks.borrow().get(key).map(|task| task.meta.clone())
     }
 
     /// Polls `task` once; drops it if it completed.

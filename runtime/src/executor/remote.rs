@@ -17,13 +17,40 @@ use std::task::{ready, Context, Poll, Waker};
 use pin_project_lite::pin_project;
 
 use crate::coop;
-use crate::task::JoinError;
+use crate::task::{Id, JoinError};
 
 /// What a handle and its remote task share.
 #[derive(Debug)]
 pub(crate) struct RemoteJoin<T> {
+    /// The task's id, chosen when it was spawned.
+    id: Id,
     /// Everything, behind one lock; wakers are woken after unlocking.
     state: Mutex<State<T>>,
+}
+
+/// What an [`AbortHandle`](crate::task::AbortHandle) does with a remote
+/// task: nothing that depends on the output's type.
+pub(crate) trait RemoteAbort: Send + Sync {
+    /// Asks the task to stop at its next poll, waking it.
+    fn abort(&self);
+    /// True once the task finished, panicked, or was cancelled.
+    fn is_finished(&self) -> bool;
+    /// The task's id.
+    fn id(&self) -> Id;
+}
+
+impl<T: Send> RemoteAbort for RemoteJoin<T> {
+    fn abort(&self) {
+        RemoteJoin::abort(self);
+    }
+
+    fn is_finished(&self) -> bool {
+        RemoteJoin::is_finished(self)
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
 }
 
 /// The shared state of a remote task.
@@ -42,9 +69,10 @@ struct State<T> {
 }
 
 impl<T> RemoteJoin<T> {
-    /// A fresh, unfinished state.
-    pub(crate) fn new() -> Arc<RemoteJoin<T>> {
+    /// A fresh, unfinished state for the task `id`.
+    pub(crate) fn new(id: Id) -> Arc<RemoteJoin<T>> {
         Arc::new(RemoteJoin {
+            id,
             state: Mutex::new(State {
                 output: None,
                 finished: false,
@@ -99,6 +127,25 @@ impl<T> RemoteJoin<T> {
         drop(replaced);
         coop::refund();
         Poll::Pending
+    }
+
+    /// The task's id.
+    pub(crate) fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Parks `waker` to be woken when the task is done, without charging
+    /// the cooperative budget.
+    pub(crate) fn set_join_waker(&self, waker: &Waker) {
+        let mut state = self.lock();
+        if state.finished {
+            drop(state);
+            waker.wake_by_ref();
+            return;
+        }
+        let replaced = state.join_waker.replace(waker.clone());
+        drop(state);
+        drop(replaced);
     }
 
     /// Asks the task to stop at its next poll, waking it.

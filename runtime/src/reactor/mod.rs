@@ -260,6 +260,11 @@ impl Reactor {
         self.polling.set(task);
     }
 
+    /// The slab key of the task being polled, if a spawned task is.
+    pub(crate) fn polled_task(&self) -> Option<Key> {
+        self.polling.get().map(|task| task.id())
+    }
+
     /// Called by the executor after each poll: no task is being polled, so
     /// none can be parked by id.
     #[inline]

@@ -45,6 +45,11 @@ impl PollingTask {
         }
     }
 
+    /// The task's slab key.
+    pub(crate) fn id(&self) -> Key {
+        self.id
+    }
+
     /// True if `waker` is the very waker the task is polled with: same
     /// data and same vtable. (While the task is being polled its waker is
     /// alive, so no other waker can share that data pointer.) A clone made

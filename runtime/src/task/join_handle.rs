@@ -1,0 +1,230 @@
+//! [`JoinHandle`]: awaiting a task's output; [`AbortHandle`]: cancelling it
+//! from anywhere the handle can go.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::{Id, JoinError};
+use crate::executor::cell::{Abort, Join, TaskCell};
+use crate::executor::remote::{RemoteAbort, RemoteJoin};
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(output)`, or `Err(JoinError)` if the task panicked
+/// or was aborted. Dropping it **detaches** the task: the task keeps running
+/// and its output is dropped when it finishes.
+///
+/// The handle shares the task's single allocation: the future is dropped as
+/// soon as the task ends, but the allocation (the future's size, plus the
+/// output until it is taken) lives until the handle is dropped too, as with
+/// tokio's handles.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let task = runtime::spawn(async { panic!("boom") });
+///     let err = task.await.unwrap_err();
+///     assert!(err.is_panic());
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    /// Where the task's result appears.
+    task: Joined<T>,
+}
+
+/// Where a task's result appears.
+enum Joined<T> {
+    /// A task spawned on this thread: its cell, shared with the executor.
+    Local(Rc<TaskCell<dyn Join<T>>>),
+    /// A task spawned from another thread (`Handle::spawn`), or blocking
+    /// work started off the runtime: a locked state shared across threads,
+    /// and the same state seen without its output type, for abort handles.
+    Remote(Arc<RemoteJoin<T>>, Arc<dyn RemoteAbort>),
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The handle of the task in `task`.
+    pub(crate) fn new(task: Rc<TaskCell<dyn Join<T>>>) -> JoinHandle<T> {
+        JoinHandle {
+            task: Joined::Local(task),
+        }
+    }
+
+    /// The handle of a task that reports to `join`.
+    pub(crate) fn remote(join: Arc<RemoteJoin<T>>) -> JoinHandle<T>
+    where
+        T: Send + 'static,
+    {
+        let abort: Arc<dyn RemoteAbort> = join.clone();
+        JoinHandle {
+            task: Joined::Remote(join, abort),
+        }
+    }
+
+    /// The task's id; [`task::id`](super::id) inside the task says the
+    /// same.
+    pub fn id(&self) -> Id {
+        match &self.task {
+            Joined::Local(task) => task.meta.id,
+            Joined::Remote(join, _) => join.id(),
+        }
+    }
+
+    /// A handle that can only cancel the task, and outlives this one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let task = runtime::spawn(std::future::pending::<()>());
+    ///     let abort = task.abort_handle();
+    ///     assert_eq!(abort.id(), task.id());
+    ///     abort.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    ///     assert!(abort.is_finished());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        let target = match &self.task {
+            Joined::Local(task) => {
+                let task: Rc<TaskCell<dyn Join<T>>> = task.clone();
+                AbortTarget::Local(task)
+            }
+            Joined::Remote(_, abort) => AbortTarget::Remote(abort.clone()),
+        };
+        AbortHandle { target }
+    }
+
+    /// Parks `waker` to be woken when the task is done, without charging
+    /// the cooperative budget.
+    pub(crate) fn set_join_waker(&self, waker: &Waker) {
+        match &self.task {
+            Joined::Local(task) => task.state.set_join_waker(waker),
+            Joined::Remote(join, _) => join.set_join_waker(waker),
+        }
+    }
+
+    /// Cancels the task: its future is dropped at the latest when the
+    /// runtime next reaches it, without being polled again, and awaiting
+    /// the handle gives a [`JoinError`] whose
+    /// [`is_cancelled`](JoinError::is_cancelled) is true. Aborting a
+    /// finished task does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let task = runtime::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        match &self.task {
+            Joined::Local(task) => {
+                if task.state.request_abort() {
+                    task.waker.wake_by_ref();
+                }
+            }
+            Joined::Remote(join, _) => join.abort(),
+        }
+    }
+
+    /// True once the task has finished, panicked, or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let task = runtime::spawn(async {});
+    ///     assert!(!task.is_finished());
+    ///     runtime::task::yield_now().await;
+    ///     assert!(task.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        match &self.task {
+            Joined::Local(task) => task.state.is_finished(),
+            Joined::Remote(join, _) => join.is_finished(),
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &self.task {
+            Joined::Local(task) => task.state.poll_join(cx),
+            Joined::Remote(join, _) => join.poll_join(cx),
+        }
+    }
+}
+
+/// Cancels a task without awaiting it: from
+/// [`JoinHandle::abort_handle`]. Unlike tokio's it is not `Send` when its
+/// task is local (it shares the task's `Rc` cell).
+pub struct AbortHandle {
+    /// The task.
+    target: AbortTarget,
+}
+
+/// The task an [`AbortHandle`] cancels.
+enum AbortTarget {
+    /// A task of this thread's runtime.
+    Local(Rc<TaskCell<dyn Abort>>),
+    /// A task spawned from another thread.
+    Remote(Arc<dyn RemoteAbort>),
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl AbortHandle {
+    /// Cancels the task, as [`JoinHandle::abort`] does.
+    pub fn abort(&self) {
+        match &self.target {
+            AbortTarget::Local(task) => {
+                if task.state.request_abort() {
+                    task.waker.wake_by_ref();
+                }
+            }
+            AbortTarget::Remote(abort) => abort.abort(),
+        }
+    }
+
+    /// True once the task has finished, panicked, or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        match &self.target {
+            AbortTarget::Local(task) => task.state.is_finished(),
+            AbortTarget::Remote(abort) => abort.is_finished(),
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        match &self.target {
+            AbortTarget::Local(task) => task.meta.id,
+            AbortTarget::Remote(abort) => abort.id(),
+        }
+    }
+}
