@@ -93,7 +93,13 @@ pub(crate) fn refund() {
 #[inline(never)]
 fn spent(waker: &Waker) {
     match context::try_current() {
-        Some(core) => core.deferred.defer(waker),
+        Some(core) => {
+            core.budget_yields.set(core.budget_yields.get() + 1);
+            if let Some(tracer) = &core.tracer {
+                tracer.budget_yield(core.budget());
+            }
+            core.deferred.defer(waker);
+        }
         None => {
             lift();
             waker.wake_by_ref();

@@ -87,6 +87,7 @@ mod executor;
 mod reactor;
 mod slab;
 mod sys;
+mod trace;
 
 pub mod io;
 pub mod net;
@@ -95,5 +96,8 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use executor::{block_on, metrics, Builder, Handle, Metrics, Runtime, TryCurrentError};
+pub use executor::{
+    block_on, dump, metrics, Builder, Handle, Metrics, Runtime, TaskDump, TaskInfo, TryCurrentError,
+};
 pub use task::spawn;
+pub use trace::Histogram;

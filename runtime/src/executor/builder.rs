@@ -2,6 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
 use std::rc::Rc;
@@ -17,6 +18,7 @@ use crate::reactor::Reactor;
 use crate::slab::Slab;
 use crate::sys::eventfd::Notifier;
 use crate::time::{Clock, Timers};
+use crate::trace::{TraceConfig, Tracer};
 
 /// How many tasks one tick polls before the reactor gets its turn, unless
 /// the [`Builder`] says otherwise (tokio's default too).
@@ -50,7 +52,6 @@ static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// # std::io::Result::Ok(())
 /// ```
-#[derive(Debug, Clone)]
 pub struct Builder {
     /// Tasks polled per tick before the reactor turns.
     event_interval: u32,
@@ -62,6 +63,21 @@ pub struct Builder {
     thread_keep_alive: Duration,
     /// Start with the clock paused.
     start_paused: bool,
+    /// What to report: the event trace, stalls, histograms.
+    trace: TraceConfig,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("event_interval", &self.event_interval)
+            .field("budget", &self.budget)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("start_paused", &self.start_paused)
+            .field("trace", &self.trace)
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -81,6 +97,7 @@ impl Builder {
             max_blocking_threads: DEFAULT_MAX_THREADS,
             thread_keep_alive: DEFAULT_KEEP_ALIVE,
             start_paused: false,
+            trace: TraceConfig::default(),
         }
     }
 
@@ -169,14 +186,78 @@ impl Builder {
         self
     }
 
+    /// Writes the runtime's event trace to `writer`: one line per turn of
+    /// the reactor, per event and whom it woke, per task poll with what the
+    /// task read and wrote and where it parked, per spawn, timer and
+    /// registration (see the [`trace`](crate#the-event-trace) docs). The
+    /// environment variable `RUNTIME_TRACE=1` does the same, to stderr, for
+    /// any program.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// /// Collects the trace in memory.
+    /// #[derive(Clone, Default)]
+    /// struct Collect(Arc<Mutex<Vec<u8>>>);
+    /// impl Write for Collect {
+    ///     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    ///         self.0.lock().unwrap().extend_from_slice(buf);
+    ///         Ok(buf.len())
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    ///
+    /// let trace = Collect::default();
+    /// let rt = runtime::Builder::new().trace(trace.clone()).build()?;
+    /// rt.block_on(async {
+    ///     runtime::task::Builder::new().name("hello").spawn(async {})?.await.unwrap();
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// drop(rt); // the writer thread has the last lines soon after
+    /// # std::thread::sleep(std::time::Duration::from_millis(100));
+    /// let text = String::from_utf8(trace.0.lock().unwrap().clone()).unwrap();
+    /// assert!(text.contains("\"hello\" spawned"), "{text}");
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn trace(&mut self, writer: impl io::Write + Send + 'static) -> &mut Builder {
+        self.trace.lines = Some(Box::new(writer));
+        self
+    }
+
+    /// Reports every task poll that holds the thread longer than
+    /// `threshold` (to the trace, or to stderr), naming the task: a
+    /// single-threaded runtime's worst enemy made visible. Off by default;
+    /// watching costs two clock reads per poll.
+    pub fn stall_threshold(&mut self, threshold: Duration) -> &mut Builder {
+        self.trace.stall = Some(threshold);
+        self
+    }
+
+    /// Keeps the poll-time and schedule-latency histograms of
+    /// [`Metrics`](crate::Metrics) (tokio calls the first
+    /// `enable_metrics_poll_time_histogram`). Costs two clock reads per
+    /// poll and one per wake.
+    pub fn enable_metrics_histograms(&mut self) -> &mut Builder {
+        self.trace.histograms = true;
+        self
+    }
+
     /// Creates the runtime: an epoll instance and an eventfd.
     ///
     /// # Errors
     ///
     /// If the process is out of file descriptors or memory.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        let mut config = std::mem::take(&mut self.trace);
+        if config.lines.is_none() && std::env::var_os("RUNTIME_TRACE").is_some_and(|v| v == "1") {
+            config.lines = Some(Box::new(io::stderr()));
+        }
+        let tracer = (!config.is_off()).then(|| Rc::new(Tracer::new(config)));
         let notifier = Notifier::new()?;
-        let reactor = Reactor::new(notifier.as_fd())?;
+        let reactor = Reactor::new(notifier.as_fd(), tracer.clone())?;
         let blocking = BlockingPool::new(self.max_blocking_threads, self.thread_keep_alive);
         let core = Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
@@ -191,6 +272,13 @@ impl Builder {
             run_queue: RefCell::new(VecDeque::new()),
             shutting_down: Cell::new(false),
             polls: Cell::new(0),
+            spawned: Cell::new(0),
+            budget_yields: Cell::new(0),
+            remote_schedules: Cell::new(0),
+            parks: Cell::new(0),
+            parked_for: Cell::new(Duration::ZERO),
+            started: std::time::Instant::now(),
+            tracer,
         };
         Ok(Runtime::from_core(core))
     }

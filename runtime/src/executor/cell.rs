@@ -28,6 +28,12 @@ pub(crate) struct TaskCell<S: ?Sized> {
     pub(crate) waker: Waker,
     /// The task's public id and name.
     pub(crate) meta: TaskMeta,
+    /// When it was spawned, for task dumps.
+    pub(crate) spawned: std::time::Instant,
+    /// How often it was polled.
+    pub(crate) polls: Cell<u64>,
+    /// How long its polls took in all; kept only while the runtime traces.
+    pub(crate) busy: Cell<std::time::Duration>,
     /// The future and its output: `TaskState<F>`, seen as `dyn Runnable`
     /// by the executor and as `dyn Join<T>` by the handle.
     pub(crate) state: S,
@@ -58,12 +64,16 @@ impl<F: Future> TaskCell<TaskState<F>> {
         TaskCell {
             waker: Waker::from(header.clone()),
             meta,
+            spawned: std::time::Instant::now(),
+            polls: Cell::new(0),
+            busy: Cell::new(std::time::Duration::ZERO),
             header,
             state: TaskState {
                 future: RefCell::new(Some(future)),
                 output: Cell::new(None),
                 finished: Cell::new(false),
                 aborted: Cell::new(false),
+                panicked: Cell::new(false),
                 join_waker: Cell::new(None),
             },
         }
@@ -81,6 +91,10 @@ pub(crate) trait Runnable {
     /// task cancelled to its handle unless it already finished. Called
     /// once the task is done, or when the runtime drops it.
     fn release(&self);
+
+    /// How a task that is done ended, in a trace's words: `finished`,
+    /// `panicked`, or `was cancelled`.
+    fn ending(&self) -> &'static str;
 }
 
 /// What an [`AbortHandle`](crate::task::AbortHandle) does with its task:
@@ -124,6 +138,8 @@ pub(crate) struct TaskState<F: Future> {
     finished: Cell<bool>,
     /// Set by the handle's `abort`; the task stops at its next poll.
     aborted: Cell<bool>,
+    /// Set when the future panicked.
+    panicked: Cell<bool>,
     /// The task awaiting the handle.
     join_waker: Cell<Option<Waker>>,
 }
@@ -160,7 +176,10 @@ impl<F: Future> Runnable for TaskState<F> {
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(JoinError::panic(payload)),
+            Err(payload) => {
+                self.panicked.set(true);
+                Err(JoinError::panic(payload))
+            }
         };
         drop(slot);
         self.finish(result);
@@ -176,6 +195,16 @@ impl<F: Future> Runnable for TaskState<F> {
             *future = None;
         }
         self.finish(Err(JoinError::cancelled()));
+    }
+
+    fn ending(&self) -> &'static str {
+        if self.panicked.get() {
+            "panicked"
+        } else if self.aborted.get() {
+            "was cancelled"
+        } else {
+            "finished"
+        }
     }
 }
 

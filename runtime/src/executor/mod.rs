@@ -23,6 +23,7 @@
 mod builder;
 pub(crate) mod cell;
 pub(crate) mod context;
+mod dump;
 mod handle;
 mod metrics;
 pub(crate) mod remote;
@@ -30,6 +31,7 @@ mod runtime;
 pub(crate) mod waker;
 
 pub use builder::Builder;
+pub use dump::{dump, TaskDump, TaskInfo};
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::{metrics, Metrics};
 pub use runtime::{block_on, Runtime};
@@ -48,6 +50,7 @@ use crate::reactor::{PollingTask, Reactor};
 use crate::slab::{Key, Slab};
 use crate::task::JoinHandle;
 use crate::time::{Clock, Timers};
+use crate::trace::Tracer;
 use cell::{Runnable, TaskCell, TaskMeta};
 use waker::{Shared, TaskId, TaskWaker};
 
@@ -92,6 +95,21 @@ pub(crate) struct Core {
     shutting_down: Cell<bool>,
     /// Task polls so far, for [`Metrics`].
     polls: Cell<u64>,
+    /// Tasks spawned so far.
+    spawned: Cell<u64>,
+    /// Polls cut short by a spent budget.
+    pub(crate) budget_yields: Cell<u64>,
+    /// Tasks queued from other threads.
+    remote_schedules: Cell<u64>,
+    /// Turns that could block (a timeout other than zero).
+    parks: Cell<u64>,
+    /// Time spent in those turns.
+    parked_for: Cell<Duration>,
+    /// When the runtime was built.
+    started: std::time::Instant,
+    /// What the runtime reports, if anything (the trace, stall warnings,
+    /// histograms).
+    pub(crate) tracer: Option<Rc<Tracer>>,
 }
 
 impl fmt::Debug for Core {
@@ -114,6 +132,9 @@ impl Core {
         let tasks = self.tasks.borrow();
         if let Some(task) = tasks.get(id) {
             self.run_queue.borrow_mut().push_back(Some(task.clone()));
+            if let Some(tracer) = &self.tracer {
+                tracer.queued(id);
+            }
         }
     }
 
@@ -164,14 +185,26 @@ impl Core {
             return JoinHandle::new(task);
         }
         let mut handle = None;
-        self.tasks.borrow_mut().insert_with(|id| {
+        self.spawned.set(self.spawned.get() + 1);
+        let key = self.tasks.borrow_mut().insert_with(|id| {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), id));
             let task = Rc::new(TaskCell::new(header, meta, future));
             handle = Some(JoinHandle::new(task.clone()));
             self.run_queue.borrow_mut().push_back(Some(task.clone()));
             task as Rc<Task>
         });
+        if let Some(tracer) = &self.tracer {
+            if let Some(task) = self.tasks.borrow().get(key) {
+                let meta = &task.meta;
+                tracer.spawned(key, meta.id, meta.name.clone(), task.waker.data() as usize);
+            }
+        }
         handle.expect("insert_with calls its closure")
+    }
+
+    /// The cooperative budget of each poll.
+    pub(crate) fn budget(&self) -> u32 {
+        self.budget
     }
 
     /// The id and name of the spawned task being polled, if any.
@@ -183,22 +216,51 @@ impl Core {
     /// Polls `task` once; drops it if it completed.
     #[inline]
     fn poll_task(&self, task: Rc<Task>) {
+        if let Some(tracer) = &self.tracer {
+            return self.poll_task_traced(task, tracer);
+        }
+        if self.poll_once(&task).is_ready() {
+            self.retire(task);
+        }
+    }
+
+    /// [`poll_task`](Core::poll_task) while the runtime traces (or keeps
+    /// histograms, or watches for stalls).
+    #[cold]
+    #[inline(never)]
+    fn poll_task_traced(&self, task: Rc<Task>, tracer: &Tracer) {
+        let key = task.header.id();
+        let started = tracer.begin_poll(Some(key));
+        let poll = self.poll_once(&task);
+        task.busy.set(task.busy.get() + started.elapsed());
+        tracer.end_poll(Some(key), started, poll.is_pending());
+        if poll.is_ready() {
+            tracer.finished(key, task.waker.data() as usize, task.state.ending());
+            self.retire(task);
+        }
+    }
+
+    /// Polls `task` once; `Ready` once it is done.
+    #[inline(always)]
+    fn poll_once(&self, task: &Task) -> std::task::Poll<()> {
         // No slab borrow is held here: the task may spawn, wake, or drop
         // other tasks.
-        let id = task.header.id();
         task.header.mark_dequeued();
         self.polls.set(self.polls.get() + 1);
+        task.polls.set(task.polls.get() + 1);
         coop::reset(self.budget);
         self.reactor
-            .start_poll(Some(PollingTask::new(id, &task.waker)));
+            .start_poll(Some(PollingTask::new(task.header.id(), &task.waker)));
         // The cell catches panics, so this never unwinds.
         let poll = task.state.poll(&mut Context::from_waker(&task.waker));
         self.reactor.end_poll();
-        if poll.is_pending() {
-            return;
-        }
+        poll
+    }
+
+    /// Removes a task that is done, and drops its future.
+    fn retire(&self, task: Rc<Task>) {
         task.header.retire();
-        let removed = self.tasks.borrow_mut().remove(id);
+        let removed = self.tasks.borrow_mut().remove(task.header.id());
         // Drop the future after releasing every borrow: its `Drop` may
         // spawn, or wake anything.
         task.state.release();
@@ -243,7 +305,14 @@ impl Core {
             }
         };
         let queued = self.run_queue.borrow().len();
+        let parks = timeout != Some(Duration::ZERO);
+        let parked_at = parks.then(std::time::Instant::now);
         let notified = self.reactor.turn(timeout, |id| self.wake_task(id));
+        if let Some(parked_at) = parked_at {
+            self.parks.set(self.parks.get() + 1);
+            self.parked_for
+                .set(self.parked_for.get() + parked_at.elapsed());
+        }
         if notified {
             self.shared.acknowledge_ring();
         }
@@ -252,8 +321,17 @@ impl Core {
                 self.clock.advance_to(deadline);
             }
         }
-        self.timers.fire_due(self.clock.now());
-        self.shared.remote_queue.drain(|id| self.schedule(id));
+        if !self.timers.is_empty() {
+            self.timers
+                .fire_due(self.clock.now(), self.tracer.as_deref());
+        }
+        self.shared.remote_queue.drain(|id| {
+            self.remote_schedules.set(self.remote_schedules.get() + 1);
+            if let Some(tracer) = &self.tracer {
+                tracer.remote_wake(id);
+            }
+            self.schedule(id);
+        });
         self.deferred.wake_all();
         None
     }
@@ -261,14 +339,30 @@ impl Core {
     /// Counts for tests and introspection.
     pub(crate) fn metrics(&self) -> Metrics {
         let io = self.reactor.counts();
+        let tasks = self.tasks.borrow().len();
+        let (poll_time_histogram, schedule_latency_histogram) = self
+            .tracer
+            .as_ref()
+            .map_or((None, None), |tracer| tracer.histograms());
+        let elapsed = self.started.elapsed();
         Metrics {
-            tasks: self.tasks.borrow().len(),
+            tasks,
             io_registrations: io.registrations,
+            timers: self.timers.len(),
+            polls: self.polls.get(),
+            num_alive_tasks: tasks,
+            spawned_tasks_count: self.spawned.get(),
+            poll_count: self.polls.get(),
+            budget_forced_yield_count: self.budget_yields.get(),
+            remote_schedule_count: self.remote_schedules.get(),
+            park_count: self.parks.get(),
+            total_busy_duration: elapsed.saturating_sub(self.parked_for.get()),
+            elapsed,
             io_driver_fd_registered_count: io.registered,
             io_driver_fd_deregistered_count: io.deregistered,
             io_driver_ready_count: io.ready_events,
-            timers: self.timers.len(),
-            polls: self.polls.get(),
+            poll_time_histogram,
+            schedule_latency_histogram,
         }
     }
 }

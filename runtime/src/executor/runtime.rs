@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::waker::TaskWaker;
-use super::{context, Builder, Core, Handle, Metrics, MAIN_TASK};
+use super::{context, Builder, Core, Handle, Metrics, TaskDump, MAIN_TASK};
 use crate::coop;
 
 /// A single-threaded async runtime: an executor, an epoll reactor and timers.
@@ -128,7 +128,12 @@ impl Runtime {
             main.mark_dequeued();
             coop::reset(core.budget);
             core.reactor.start_poll(None);
-            match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            let started = core.tracer.as_ref().map(|tracer| tracer.begin_poll(None));
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            if let (Some(tracer), Some(started)) = (&core.tracer, started) {
+                tracer.end_poll(None, started, poll.is_pending());
+            }
+            match poll {
                 Poll::Ready(output) => Some(output),
                 Poll::Pending => None,
             }
@@ -143,6 +148,11 @@ impl Runtime {
         main.retire();
         core.run_queue.borrow_mut().retain(Option::is_some);
         output
+    }
+
+    /// Every live task of this runtime; see [`dump`](crate::dump).
+    pub fn dump(&self) -> TaskDump {
+        self.core.dump()
     }
 
     /// Counts of what the runtime holds right now.

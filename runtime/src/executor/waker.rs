@@ -245,6 +245,11 @@ impl TaskWaker {
         !self.queued.swap(true, Ordering::AcqRel)
     }
 
+    /// True while the task sits in a run queue (or is gone).
+    pub(crate) fn is_queued(&self) -> bool {
+        self.queued.load(Ordering::SeqCst)
+    }
+
     /// Called when the task is gone: every later wake is a no-op.
     pub(crate) fn retire(&self) {
         self.queued.store(true, Ordering::SeqCst);

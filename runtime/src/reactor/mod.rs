@@ -56,13 +56,15 @@ pub(crate) use waiters::PollingTask;
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Duration;
 
 use crate::slab::{Key, Slab};
 use crate::sys::epoll::{Epoll, Event, Events};
+pub(crate) use crate::trace::IoOutcome;
+use crate::trace::Tracer;
 use waiters::{Waiter, Waiters};
 
 /// The data word of the runtime's own eventfd (the [`Notifier`]); no slab key
@@ -86,6 +88,10 @@ pub(crate) fn shut_down_error() -> io::Error {
 pub(crate) struct IoSlot {
     /// What epoll reported and no syscall has disproved yet.
     readiness: Cell<Ready>,
+    /// The fd's number, for traces and task dumps.
+    fd: RawFd,
+    /// What a trace calls the fd: the name of the task that registered it.
+    label: Option<Rc<str>>,
     /// How many events epoll reported for this fd (wrapping): a guard that
     /// saw readiness at one count may clear it only at the same count.
     events: Cell<u32>,
@@ -181,6 +187,8 @@ pub(crate) struct Reactor {
     to_wake: RefCell<Vec<Waker>>,
     /// Set when the runtime is dropped; see [`Reactor::shut_down`].
     shut_down: Cell<bool>,
+    /// What the runtime reports, if anything.
+    tracer: Option<Rc<Tracer>>,
     /// Registrations made since the reactor was created.
     registered: Cell<u64>,
     /// Registrations removed since the reactor was created.
@@ -192,7 +200,7 @@ pub(crate) struct Reactor {
 impl Reactor {
     /// Creates the epoll instance and watches `notifier` under
     /// [`WAKE_TOKEN`].
-    pub(crate) fn new(notifier: BorrowedFd<'_>) -> io::Result<Reactor> {
+    pub(crate) fn new(notifier: BorrowedFd<'_>, tracer: Option<Rc<Tracer>>) -> io::Result<Reactor> {
         let epoll = Epoll::new()?;
         epoll.add(notifier, WAKE_TOKEN, Interest::READABLE.to_epoll())?;
         Ok(Reactor {
@@ -203,6 +211,7 @@ impl Reactor {
             woken: RefCell::new(Vec::new()),
             to_wake: RefCell::new(Vec::new()),
             shut_down: Cell::new(false),
+            tracer,
             registered: Cell::new(0),
             deregistered: Cell::new(0),
             ready_events: Cell::new(0),
@@ -226,7 +235,17 @@ impl Reactor {
         if self.shut_down.get() {
             return Err(shut_down_error());
         }
-        let slot = Rc::new(IoSlot::default());
+        let traced = self.tracer.as_ref().filter(|tracer| tracer.traces());
+        let slot = Rc::new(IoSlot {
+            fd: fd.as_raw_fd(),
+            label: traced.and_then(|tracer| tracer.registered(fd.as_raw_fd())),
+            readiness: Cell::new(if traced.is_some() {
+                Ready::TRACED
+            } else {
+                Ready::EMPTY
+            }),
+            ..IoSlot::default()
+        });
         let key = self.slots.borrow_mut().insert(slot.clone());
         if let Err(e) = self.epoll.add(fd, key.to_u64(), interest.to_epoll()) {
             self.slots.borrow_mut().remove(key);
@@ -245,6 +264,9 @@ impl Reactor {
         let slot = self.slots.borrow_mut().remove(key);
         if let Some(slot) = slot {
             self.deregistered.set(self.deregistered.get() + 1);
+            if let Some(tracer) = &self.tracer {
+                tracer.deregistered(slot.fd);
+            }
             let mut woken =
                 |waiter: Waiter| waiter.wake(&mut |id| self.woken.borrow_mut().push(id));
             Waiters::wake_all(&slot.readers, &mut woken);
@@ -283,6 +305,14 @@ impl Reactor {
         });
     }
 
+    /// Tells the trace what an operation on `slot` did.
+    #[cold]
+    pub(crate) fn trace_io(&self, slot: &IoSlot, direction: Direction, outcome: IoOutcome) {
+        if let Some(tracer) = &self.tracer {
+            tracer.io(slot.fd, direction, outcome);
+        }
+    }
+
     /// Hands the ids of tasks woken outside a turn to `wake_task`.
     pub(crate) fn take_woken(&self, wake_task: impl FnMut(Key)) {
         let woken = std::mem::take(&mut *self.woken.borrow_mut());
@@ -307,6 +337,22 @@ impl Reactor {
             Waiters::wake_all(&slot.writers, &mut wake);
         }
         self.woken.borrow_mut().clear();
+    }
+
+    /// The fds and directions task `task` (whose waker's data address is
+    /// `waker_data`) is parked on, for task dumps.
+    pub(crate) fn waits_of(&self, task: Key, waker_data: usize) -> Vec<(RawFd, Direction)> {
+        let slots = self.slots.borrow();
+        let mut waits = Vec::new();
+        for slot in slots.values() {
+            if slot.readers.borrow().holds(task, waker_data) {
+                waits.push((slot.fd, Direction::Read));
+            }
+            if slot.writers.borrow().holds(task, waker_data) {
+                waits.push((slot.fd, Direction::Write));
+            }
+        }
+        waits
     }
 
     /// True once the runtime was dropped: nothing will turn this reactor
@@ -336,6 +382,9 @@ impl Reactor {
     /// If `epoll_wait` itself fails (`EBADF`, `EINVAL`), which only a bug in
     /// the runtime can cause.
     pub(crate) fn turn(&self, timeout: Option<Duration>, mut wake_task: impl FnMut(Key)) -> bool {
+        if let Some(tracer) = self.tracer.as_ref().filter(|tracer| tracer.traces()) {
+            return self.turn_traced(tracer, timeout, wake_task);
+        }
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.epoll.wait(&mut events, timeout) {
             panic!("epoll_wait on the runtime's own epoll fd failed: {e}");
@@ -368,14 +417,74 @@ impl Reactor {
             self.ready_events.set(self.ready_events.get() + matched);
         }
         drop(events);
-        if !to_wake.is_empty() {
-            let mut wakers = std::mem::take(&mut *to_wake);
-            drop(to_wake);
-            wakers.drain(..).for_each(Waker::wake);
-            // Keep the capacity for the next turn, unless a waker ran a
-            // turn of its own meanwhile (it cannot: turns are not nested).
-            *self.to_wake.borrow_mut() = wakers;
+        drop(to_wake);
+        self.wake_collected();
+        notified
+    }
+
+    /// Wakes the wakers a turn collected, with no borrow held.
+    fn wake_collected(&self) {
+        let mut to_wake = self.to_wake.borrow_mut();
+        if to_wake.is_empty() {
+            return;
         }
+        let mut wakers = std::mem::take(&mut *to_wake);
+        drop(to_wake);
+        wakers.drain(..).for_each(Waker::wake);
+        // Keep the capacity for the next turn (no turn runs meanwhile:
+        // turns are not nested).
+        *self.to_wake.borrow_mut() = wakers;
+    }
+
+    /// [`turn`](Reactor::turn), telling the trace each step: the wait,
+    /// and for each event the fd, what it brought, and whom it woke.
+    #[cold]
+    #[inline(never)]
+    fn turn_traced(
+        &self,
+        tracer: &Tracer,
+        timeout: Option<Duration>,
+        mut wake_task: impl FnMut(Key),
+    ) -> bool {
+        let mut events = self.events.borrow_mut();
+        let started = std::time::Instant::now();
+        if let Err(e) = self.epoll.wait(&mut events, timeout) {
+            panic!("epoll_wait on the runtime's own epoll fd failed: {e}");
+        }
+        tracer.turn(timeout, events.iter().count(), started.elapsed());
+        let mut notified = false;
+        let mut to_wake = self.to_wake.borrow_mut();
+        {
+            let slots = self.slots.borrow();
+            for event in events.iter() {
+                if event.token == WAKE_TOKEN {
+                    notified = true;
+                    continue;
+                }
+                let key = Key::from_u64(event.token);
+                let Some(slot) = slots.get(key) else {
+                    continue;
+                };
+                let (mut tasks, mut wakers) = (Vec::new(), 0);
+                slot.apply(&event, &mut |waiter: Waiter| match waiter {
+                    Waiter::Task(id) => {
+                        tasks.push(id);
+                        tracer.queued(id);
+                        wake_task(id);
+                    }
+                    Waiter::Waker(waker) => {
+                        wakers += 1;
+                        to_wake.push(waker);
+                    }
+                });
+                let ready = Ready::from_event(&event).describe();
+                tracer.event(slot.fd, slot.label.as_deref(), key, &ready, &tasks, wakers);
+                self.ready_events.set(self.ready_events.get() + 1);
+            }
+        }
+        drop(events);
+        drop(to_wake);
+        self.wake_collected();
         notified
     }
 }

@@ -53,6 +53,9 @@ impl Ready {
     /// `WouldBlock`, only this bit is left and the operation fails instead
     /// of waiting for ever. Never handed to users.
     pub(crate) const SHUT_DOWN: Ready = Ready(1 << 4);
+    /// The runtime traces what it does: operations on this fd take the
+    /// reporting path. Never cleared; never handed to users.
+    pub(crate) const TRACED: Ready = Ready(1 << 5);
 
     /// The bits one epoll event adds.
     #[inline]
@@ -101,11 +104,12 @@ impl Ready {
         !self.intersection(Ready::of(direction)).is_empty()
     }
 
-    /// True if an operation in `direction` may make progress and the
-    /// runtime is alive: the hot path's one test.
+    /// True if neither the runtime's shutdown nor tracing is set: the
+    /// operation may take the hot path.
     #[inline(always)]
-    pub(crate) fn allows_live(self, direction: Direction) -> bool {
-        self.allows(direction) && !self.contains(Ready::SHUT_DOWN)
+    pub(crate) fn is_plain(self) -> bool {
+        self.intersection(Ready(Ready::SHUT_DOWN.0 | Ready::TRACED.0))
+            .is_empty()
     }
 
     /// True if `direction` is ready only because the runtime shut down:
@@ -120,6 +124,26 @@ impl Ready {
     pub(crate) fn for_direction(self, direction: Direction) -> Ready {
         self.intersection(Ready::of(direction))
             .difference(Ready::SHUT_DOWN)
+    }
+
+    /// How a trace names the readiness an event brought.
+    pub(crate) fn describe(self) -> String {
+        let names = [
+            (Ready::READABLE, "readable"),
+            (Ready::WRITABLE, "writable"),
+            (Ready::READ_CLOSED, "read-closed"),
+            (Ready::WRITE_CLOSED, "write-closed"),
+        ];
+        let words: Vec<&str> = names
+            .iter()
+            .filter(|(bit, _)| self.contains(*bit))
+            .map(|(_, name)| *name)
+            .collect();
+        if words.is_empty() {
+            "nothing".to_string()
+        } else {
+            words.join(" + ")
+        }
     }
 
     /// True if no bit is set.
@@ -200,6 +224,7 @@ impl fmt::Debug for Ready {
             (Ready::READ_CLOSED, "READ_CLOSED"),
             (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
             (Ready::SHUT_DOWN, "SHUT_DOWN"),
+            (Ready::TRACED, "TRACED"),
         ];
         let mut set = names.iter().filter(|(bit, _)| self.contains(*bit));
         match set.next() {

@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 
-use super::{Direction, Interest, IoSlot, Reactor, Ready};
+use super::{Direction, Interest, IoOutcome, IoSlot, Reactor, Ready};
 use crate::coop;
 use crate::slab::Key;
 
@@ -116,35 +116,42 @@ impl<T: AsFd> Registration<T> {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<Ready>> {
-        // The hot paths, inlined into every operation: ready with the
-        // runtime alive, or not ready (park). The runtime's shutdown is out
-        // of line.
+        // The hot paths, inlined into every operation: ready, or not ready
+        // (park). A shut-down runtime and tracing are out of line: one test
+        // of the same readiness word sends both there.
         let ready = self.slot.readiness.get();
-        if ready.allows_live(direction) {
-            ready!(coop::poll_proceed(cx));
-            return Poll::Ready(Ok(ready.for_direction(direction)));
-        }
-        if !ready.allows(direction) {
+        if ready.is_plain() {
+            if ready.allows(direction) {
+                ready!(coop::poll_proceed(cx));
+                return Poll::Ready(Ok(ready.for_direction(direction)));
+            }
             self.reactor.park(&self.slot, cx.waker(), direction);
             return Poll::Pending;
         }
-        self.poll_ready_shut_down(cx, direction)
+        self.poll_ready_slow(cx, direction)
     }
 
-    /// [`poll_ready`](Registration::poll_ready) once the runtime is gone.
+    /// [`poll_ready`](Registration::poll_ready) once the runtime is gone,
+    /// or while the runtime traces: what it does, it also reports.
     #[cold]
     #[inline(never)]
-    fn poll_ready_shut_down(
+    fn poll_ready_slow(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<Ready>> {
-        let ready = self
-            .slot
-            .ready_for(direction)
-            .expect("a shut-down slot is ready in both directions");
-        ready!(coop::poll_proceed(cx));
-        Poll::Ready(ready)
+        match self.slot.ready_for(direction) {
+            Some(ready) => {
+                ready!(coop::poll_proceed(cx));
+                Poll::Ready(ready)
+            }
+            None => {
+                self.reactor
+                    .trace_io(&self.slot, direction, IoOutcome::Parked);
+                self.reactor.park(&self.slot, cx.waker(), direction);
+                Poll::Pending
+            }
+        }
     }
 
     /// Runs `op` once `direction` is ready, and again each time it says
@@ -159,16 +166,9 @@ impl<T: AsFd> Registration<T> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            ready!(self.poll_ready(cx, direction))?;
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.slot.clear(direction),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_io_described(cx, direction, op, |_| None)
     }
 
     /// [`poll_io`](Registration::poll_io) for a byte stream's read or write
@@ -189,11 +189,62 @@ impl<T: AsFd> Registration<T> {
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        let n = ready!(self.poll_io(cx, direction, op))?;
+        let n = ready!(self.poll_io_described(cx, direction, op, |n| Some(*n)))?;
         if n > 0 && n < len {
             self.slot.clear(direction);
         }
         Poll::Ready(Ok(n))
+    }
+
+    /// The one I/O loop: [`poll_io`](Registration::poll_io), with `bytes`
+    /// telling a trace how many bytes a result moved.
+    #[inline(always)]
+    fn poll_io_described<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        bytes: fn(&R) -> Option<usize>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let ready = self.slot.readiness.get();
+            if !ready.is_plain() {
+                return self.poll_io_slow(cx, direction, op, bytes);
+            }
+            if !ready.allows(direction) {
+                self.reactor.park(&self.slot, cx.waker(), direction);
+                return Poll::Pending;
+            }
+            ready!(coop::poll_proceed(cx));
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.slot.clear(direction),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The I/O loop once the runtime is gone, or while it traces.
+    #[cold]
+    #[inline(never)]
+    fn poll_io_slow<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+        bytes: fn(&R) -> Option<usize>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            ready!(self.poll_ready_slow(cx, direction))?;
+            let result = op(self.get_ref());
+            self.reactor
+                .trace_io(&self.slot, direction, IoOutcome::of(&result, bytes));
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.slot.clear(direction),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
     }
 
     /// Runs `op` once, without waiting, if `direction` is known to be
@@ -204,25 +255,13 @@ impl<T: AsFd> Registration<T> {
     ///
     /// `op`'s, `WouldBlock`, or, where the direction is ready only because
     /// the runtime was dropped, the shut-down error.
+    #[inline]
     pub(crate) fn try_io<R>(
         &self,
         direction: Direction,
         op: impl FnOnce(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        match self.slot.ready_for(direction) {
-            None => Err(io::ErrorKind::WouldBlock.into()),
-            Some(Err(e)) => Err(e),
-            Some(Ok(_)) => {
-                let result = op(self.get_ref());
-                if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-                    self.slot.clear(direction);
-                    if let Some(Err(e)) = self.slot.ready_for(direction) {
-                        return Err(e);
-                    }
-                }
-                result
-            }
-        }
+        self.try_io_described(direction, op, |_| None)
     }
 
     /// [`try_io`](Registration::try_io) for a byte stream's read or write
@@ -232,17 +271,68 @@ impl<T: AsFd> Registration<T> {
     /// # Errors
     ///
     /// As [`try_io`](Registration::try_io).
+    #[inline]
     pub(crate) fn try_stream_io(
         &self,
         direction: Direction,
         len: usize,
         op: impl FnOnce(&T) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let n = self.try_io(direction, op)?;
+        let n = self.try_io_described(direction, op, |n| Some(*n))?;
         if n > 0 && n < len {
             self.slot.clear(direction);
         }
         Ok(n)
+    }
+
+    /// The one try: [`try_io`](Registration::try_io), with `bytes` for a
+    /// trace.
+    #[inline(always)]
+    fn try_io_described<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce(&T) -> io::Result<R>,
+        bytes: fn(&R) -> Option<usize>,
+    ) -> io::Result<R> {
+        let ready = self.slot.readiness.get();
+        if !ready.is_plain() {
+            return self.try_io_slow(direction, op, bytes);
+        }
+        if !ready.allows(direction) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op(self.get_ref());
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.slot.clear(direction);
+        }
+        result
+    }
+
+    /// The try once the runtime is gone, or while it traces.
+    #[cold]
+    #[inline(never)]
+    fn try_io_slow<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce(&T) -> io::Result<R>,
+        bytes: fn(&R) -> Option<usize>,
+    ) -> io::Result<R> {
+        match self.slot.ready_for(direction) {
+            None => Err(io::ErrorKind::WouldBlock.into()),
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) => {
+                let result = op(self.get_ref());
+                self.reactor
+                    .trace_io(&self.slot, direction, IoOutcome::of(&result, bytes));
+                if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                    self.slot.clear(direction);
+                    if let Some(Err(e)) = self.slot.ready_for(direction) {
+                        return Err(e);
+                    }
+                }
+                result
+            }
+        }
     }
 
     /// Forgets that `direction` is ready, for an operation that proved the

@@ -26,7 +26,10 @@ fn woken_count(counter: &CountingWaker) -> usize {
 
 fn reactor() -> (Rc<Reactor>, Notifier) {
     let notifier = Notifier::new().unwrap();
-    (Rc::new(Reactor::new(notifier.as_fd()).unwrap()), notifier)
+    (
+        Rc::new(Reactor::new(notifier.as_fd(), None).unwrap()),
+        notifier,
+    )
 }
 
 /// A socket pair whose first end is nonblocking and registered with

@@ -227,6 +227,18 @@ impl Waiters {
         }
     }
 
+    /// True if the task with slab key `task`, or a waker whose data
+    /// address is `waker_data`, is parked here (for task dumps).
+    pub(crate) fn holds(&self, task: Key, waker_data: usize) -> bool {
+        self.first
+            .iter()
+            .chain(&self.rest)
+            .any(|waiter| match waiter {
+                Waiter::Task(id) => *id == task,
+                Waiter::Waker(waker) => waker.data() as usize == waker_data,
+            })
+    }
+
     /// How many waiters may be parked before the next eviction.
     fn limit(&self) -> usize {
         self.evicted.as_ref().map_or(MAX_PARKED, |e| e.limit)

@@ -220,6 +220,9 @@ impl Sleep {
         }
         // Not registered yet, or fired while the clock had not quite
         // reached the deadline: register.
+        if let Some(tracer) = &core.tracer {
+            tracer.timer_set(self.deadline.into_std() - core.clock.now());
+        }
         let key = core.timers.insert(self.deadline.into_std(), cx.waker());
         self.entry = Some(Entry {
             key,

@@ -25,6 +25,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::slab::{Key, Slab};
+use crate::trace::Tracer;
 
 /// Names a pending timer in the store.
 pub(crate) type TimerKey = Key;
@@ -158,6 +159,28 @@ impl Timers {
         drop(removed); // after the borrow, as above
     }
 
+    /// True if no timer is pending (the heap may hold stale entries).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inner.borrow().heap.is_empty()
+    }
+
+    /// The earliest deadline among the timers whose waker's data address
+    /// is `waker_data`: what a task dump says a task waits for.
+    pub(crate) fn deadline_of(&self, waker_data: usize) -> Option<Instant> {
+        let inner = self.inner.borrow();
+        inner
+            .heap
+            .iter()
+            .filter(|Reverse((_, key))| {
+                inner
+                    .wakers
+                    .get(Key::from_u64(*key))
+                    .is_some_and(|waker| waker.data() as usize == waker_data)
+            })
+            .map(|Reverse((deadline, _))| inner.origin + Duration::from_nanos(*deadline))
+            .min()
+    }
+
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
         self.inner.borrow().wakers.len()
@@ -171,8 +194,9 @@ impl Timers {
         Some(inner.origin + Duration::from_nanos(deadline))
     }
 
-    /// Wakes every timer whose deadline is `now` or earlier.
-    pub(crate) fn fire_due(&self, now: Instant) {
+    /// Wakes every timer whose deadline is `now` or earlier, telling
+    /// `tracer` whom each wakes.
+    pub(crate) fn fire_due(&self, now: Instant, tracer: Option<&Tracer>) {
         let mut inner = self.inner.borrow_mut();
         if inner.heap.is_empty() {
             return;
@@ -192,6 +216,9 @@ impl Timers {
             drop(inner);
         }
         for waker in due.drain(..) {
+            if let Some(tracer) = tracer {
+                tracer.timer_fired(waker.data() as usize);
+            }
             waker.wake();
         }
         *self.due.borrow_mut() = due;
@@ -232,11 +259,11 @@ mod tests {
         let _later = timers.insert(future, &waker);
         timers.remove(b);
         assert_eq!(timers.len(), 2);
-        timers.fire_due(Instant::now());
+        timers.fire_due(Instant::now(), None);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert_eq!(timers.len(), 1);
         assert!(!timers.update(a, &waker), "a fired timer cannot be updated");
-        timers.fire_due(Instant::now());
+        timers.fire_due(Instant::now(), None);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert!(timers.next_deadline().unwrap() > Instant::now() + Duration::from_secs(3500));
     }
@@ -299,7 +326,7 @@ mod tests {
         for _ in 0..100_000 {
             timers.insert(now, &waker);
         }
-        timers.fire_due(now);
+        timers.fire_due(now, None);
         assert_eq!(timers.len(), 0);
         let inner = timers.inner.borrow();
         assert!(
@@ -324,7 +351,7 @@ mod tests {
         timers.remove(cancelled);
         // Reuses the slot, with a later deadline.
         let _reused = timers.insert(now + Duration::from_secs(3600), &Waker::from(late.clone()));
-        timers.fire_due(Instant::now());
+        timers.fire_due(Instant::now(), None);
         assert_eq!(late.0.load(Ordering::SeqCst), 0);
         assert_eq!(early.0.load(Ordering::SeqCst), 0);
         assert_eq!(timers.len(), 1);
