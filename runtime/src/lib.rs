@@ -32,6 +32,25 @@
 //! task's future is polled where it lies in the task's `Rc` cell, which
 //! never moves (`executor/cell.rs`). Each block says why it is sound.
 //!
+//! # The event trace
+//!
+//! Set `RUNTIME_TRACE=1` in the environment of any program on the runtime
+//! (or call [`Builder::trace`]) and it prints what the runtime does, one
+//! line per step, in the words of an epoll tutorial: each `epoll_wait`
+//! with its timeout and how many events it returned, each event's fd, what
+//! it brought and which task it woke, each task poll with what the task
+//! read and wrote and where it parked, spawns, timers and registrations:
+//!
+//! ```text
+//! +1.204813s turn: epoll_wait(timeout 300 s) -> 1 event after 2.1 s
+//! +1.204815s   fd 7 [conn 127.0.0.1:51334] readable (token 3.1) -> wakes task 4 "conn 127.0.0.1:51334"
+//! +1.204817s task 4 "conn 127.0.0.1:51334" polled 1.9 us: read 12 B on fd 7, wrote 12 B on fd 7, read would block on fd 7 -> parked on fd 7 readable
+//! ```
+//!
+//! Off, it costs one test per task poll and per turn. [`dump`] lists every
+//! live task and what it waits on; [`metrics`] counts what the runtime did,
+//! with tokio's names.
+//!
 //! # Example: an echo server and a client
 //!
 //! ```
@@ -97,7 +116,8 @@ pub mod task;
 pub mod time;
 
 pub use executor::{
-    block_on, dump, metrics, Builder, Handle, Metrics, Runtime, TaskDump, TaskInfo, TryCurrentError,
+    block_on, dump, metrics, Builder, CoreId, GroupError, Handle, Metrics, Runtime, RuntimeGroup,
+    TaskDump, TaskInfo, TryCurrentError,
 };
 pub use task::spawn;
 pub use trace::Histogram;

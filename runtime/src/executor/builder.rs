@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::group::{CoreId, GroupError, RuntimeGroup};
 use super::waker::Shared;
 use super::{Core, Runtime};
 use crate::blocking::{BlockingPool, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
@@ -19,6 +20,7 @@ use crate::slab::Slab;
 use crate::sys::eventfd::Notifier;
 use crate::time::{Clock, Timers};
 use crate::trace::{TraceConfig, Tracer};
+use std::future::Future;
 
 /// How many tasks one tick polls before the reactor gets its turn, unless
 /// the [`Builder`] says otherwise (tokio's default too).
@@ -65,6 +67,11 @@ pub struct Builder {
     start_paused: bool,
     /// What to report: the event trace, stalls, histograms.
     trace: TraceConfig,
+    /// Runtimes [`spawn_per_core`](Builder::spawn_per_core) starts; 0:
+    /// one per CPU the process may use.
+    threads: usize,
+    /// Pin each of those runtimes' threads to a CPU.
+    pin: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -76,6 +83,8 @@ impl fmt::Debug for Builder {
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("start_paused", &self.start_paused)
             .field("trace", &self.trace)
+            .field("threads", &self.threads)
+            .field("pin", &self.pin)
             .finish()
     }
 }
@@ -98,6 +107,8 @@ impl Builder {
             thread_keep_alive: DEFAULT_KEEP_ALIVE,
             start_paused: false,
             trace: TraceConfig::default(),
+            threads: 1,
+            pin: false,
         }
     }
 
@@ -243,6 +254,119 @@ impl Builder {
     pub fn enable_metrics_histograms(&mut self) -> &mut Builder {
         self.trace.histograms = true;
         self
+    }
+
+    /// How many runtimes [`spawn_per_core`](Builder::spawn_per_core)
+    /// starts (1 unless said): `0` means one per CPU the process may use.
+    ///
+    /// # Panics
+    ///
+    /// Above 1,024.
+    pub fn threads(&mut self, threads: usize) -> &mut Builder {
+        assert!(
+            threads <= 1024,
+            "at most 1,024 runtimes per group, not {threads}"
+        );
+        self.threads = threads;
+        self
+    }
+
+    /// Pins each runtime [`spawn_per_core`](Builder::spawn_per_core) starts
+    /// to a CPU of its own (core `i` to the `i`-th CPU the process may use,
+    /// wrapping around if there are more runtimes than CPUs).
+    pub fn pin(&mut self, pin: bool) -> &mut Builder {
+        self.pin = pin;
+        self
+    }
+
+    /// Starts [`threads`](Builder::threads) runtimes, each on a thread of
+    /// its own, each running `make(core)`; see
+    /// [`RuntimeGroup`](crate::RuntimeGroup) for the model. The closure is
+    /// called on each core's thread, so the future it makes need not be
+    /// `Send`. The settings apply to every runtime; a writer given to
+    /// [`trace`](Builder::trace) receives core 0's trace (the others trace
+    /// to stderr if `RUNTIME_TRACE=1`).
+    ///
+    /// # Errors
+    ///
+    /// If a thread or a runtime cannot be started (the ones started are
+    /// stopped), or pinning fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::TcpSocket;
+    ///
+    /// // Two runtimes, each with its own listener on one shared port.
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// let group = runtime::Builder::new().threads(2).spawn_per_core(move |core| async move {
+    ///     let socket = TcpSocket::new_v4()?;
+    ///     socket.set_reuseport(true)?;
+    ///     socket.bind(([127, 0, 0, 1], port).into())?;
+    ///     let listener = socket.listen(128)?;
+    ///     std::io::Result::Ok((core.index(), listener.local_addr()?.port()))
+    /// })?;
+    /// for result in group.join()? {
+    ///     assert_eq!(result?.1, port);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_per_core<F, Fut>(&mut self, make: F) -> io::Result<RuntimeGroup<Fut::Output>>
+    where
+        F: Fn(CoreId) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pin = self.pin;
+        RuntimeGroup::start(self, threads, pin, make)
+    }
+
+    /// [`spawn_per_core`](Builder::spawn_per_core), then
+    /// [`join`](RuntimeGroup::join): runs a future per core and waits for
+    /// them all.
+    ///
+    /// # Errors
+    ///
+    /// [`GroupError::Start`] if the group cannot start; otherwise as
+    /// [`RuntimeGroup::join`].
+    pub fn run_per_core<F, Fut>(&mut self, make: F) -> Result<Vec<Fut::Output>, GroupError>
+    where
+        F: Fn(CoreId) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        match self.spawn_per_core(make) {
+            Ok(group) => group.join(),
+            Err(e) => Err(GroupError::Start(e)),
+        }
+    }
+
+    /// The settings for core `index` of a group: these, and the trace
+    /// writer for core 0 only.
+    pub(super) fn for_core(&mut self, index: usize) -> Builder {
+        let trace = TraceConfig {
+            lines: if index == 0 {
+                self.trace.lines.take()
+            } else {
+                None
+            },
+            stall: self.trace.stall,
+            histograms: self.trace.histograms,
+        };
+        Builder {
+            event_interval: self.event_interval,
+            budget: self.budget,
+            max_blocking_threads: self.max_blocking_threads,
+            thread_keep_alive: self.thread_keep_alive,
+            start_paused: self.start_paused,
+            trace,
+            threads: 1,
+            pin: false,
+        }
     }
 
     /// Creates the runtime: an epoll instance and an eventfd.

@@ -145,6 +145,56 @@ impl Handle {
         JoinHandle::remote(join)
     }
 
+    /// Spawns the future `make` builds onto the runtime, from any thread:
+    /// `make` is sent to the runtime's thread and called there, so the
+    /// future need not be `Send` (only `make` and the output must be). This
+    /// is how a thread-per-core program hands a connection to another
+    /// core: send the `std` socket, wrap it there.
+    ///
+    /// The name is tokio-util's (`LocalPoolHandle::spawn_pinned`): the task
+    /// stays on the runtime it was sent to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let rt = runtime::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let (tx, rx) = runtime::sync::oneshot::channel();
+    /// std::thread::spawn(move || {
+    ///     let task = handle.spawn_pinned(|| async {
+    ///         let local = Rc::new(21); // !Send, fine: it lives on the runtime
+    ///         runtime::task::yield_now().await;
+    ///         *local * 2
+    ///     });
+    ///     let _ = tx.send(runtime::block_on(task).unwrap());
+    /// });
+    /// assert_eq!(rt.block_on(rx).unwrap(), 42);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn spawn_pinned<M, F>(&self, make: M) -> JoinHandle<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = Id::next();
+        let join = RemoteJoin::new(id);
+        let report = join.clone();
+        let job = Box::new(move |core: &Core| {
+            let meta = TaskMeta { id, name: None };
+            drop(core.spawn_with(meta, RemoteRunner::new(make(), report)));
+        });
+        if let Err(refused) = self.shared.inject(job) {
+            // The runtime is gone: the job never runs, and the handle
+            // must say so (`make` has not built a runner to say it).
+            drop(refused);
+            join.finish(Err(JoinError::cancelled()));
+        }
+        JoinHandle::remote(join)
+    }
+
     /// Runs `f` on the runtime's blocking pool, from any thread; see
     /// [`spawn_blocking`](crate::task::spawn_blocking).
     ///

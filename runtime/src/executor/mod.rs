@@ -24,6 +24,7 @@ mod builder;
 pub(crate) mod cell;
 pub(crate) mod context;
 mod dump;
+mod group;
 mod handle;
 mod metrics;
 pub(crate) mod remote;
@@ -32,6 +33,7 @@ pub(crate) mod waker;
 
 pub use builder::Builder;
 pub use dump::{dump, TaskDump, TaskInfo};
+pub use group::{CoreId, GroupError, RuntimeGroup};
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::{metrics, Metrics};
 pub use runtime::{block_on, Runtime};

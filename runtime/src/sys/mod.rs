@@ -3,6 +3,7 @@
 //! Everything above this module sees typed values (`BorrowedFd`, `SocketAddr`,
 //! [`epoll::Event`]) and `io::Result`s, never raw flags or `errno`.
 
+pub(crate) mod affinity;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod signal;
