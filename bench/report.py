@@ -144,6 +144,10 @@ def parse_strace(path):
     return calls
 
 
+# The two kinds of idle connection measure.sh measures, and the section of
+# measure.json each goes to.
+IDLE_KINDS = {"silent": "memory", "echoed": "memory_echoed"}
+
 SYSCALL_KINDS = {
     "read": ("read", "recvfrom", "recvmsg", "readv"),
     "write": ("write", "sendto", "sendmsg", "writev"),
@@ -156,7 +160,7 @@ def summarize_measure(args):
     results = Path(args[0])
     lines = (results / "measure.tsv").read_text().splitlines()
     rows = [line.split("\t") for line in lines]
-    summary = {"callgrind": {}, "strace": {}, "memory": {}}
+    summary = {"callgrind": {}, "strace": {}, "memory": {}, "memory_echoed": {}}
     for s in SERVERS + ("ours-noidle", FLOOR):
         # callgrind: kind, server, round, messages, load Ir, baseline Ir
         cg = [r for r in rows if r[0] == "callgrind" and r[1] == s]
@@ -188,14 +192,17 @@ def summarize_measure(args):
             summary["strace"][s] = {
                 k: ({"median": statistics.median(v), "rounds": v} if k != "tables" else v)
                 for k, v in kinds.items()}
-        # memory: kind, server, round, conns, rss before KiB, rss after KiB
-        mem = [r for r in rows if r[0] == "memory" and r[1] == s]
-        per = [(int(r[5]) - int(r[4])) * 1024 / int(r[3]) for r in mem]
-        if per:
-            summary["memory"][s] = {
-                "bytes_per_conn": statistics.median(per), "rounds": per,
-                "rss_before_kib": [int(r[4]) for r in mem],
-                "rss_after_kib": [int(r[5]) for r in mem], "conns": int(mem[0][3])}
+        # memory: kind, server, round, conns, rss before KiB, rss after KiB,
+        # and which idle connections (silent, the default, or echoed)
+        for idle, section in IDLE_KINDS.items():
+            mem = [r for r in rows if r[0] == "memory" and r[1] == s
+                   and (r[6] if len(r) > 6 else "silent") == idle]
+            per = [(int(r[5]) - int(r[4])) * 1024 / int(r[3]) for r in mem]
+            if per:
+                summary[section][s] = {
+                    "bytes_per_conn": statistics.median(per), "rounds": per,
+                    "rss_before_kib": [int(r[4]) for r in mem],
+                    "rss_after_kib": [int(r[5]) for r in mem], "conns": int(mem[0][3])}
 
     def both(section, get, fmt):
         o = get(summary[section].get("ours")) if summary[section].get("ours") else None
@@ -224,16 +231,18 @@ def summarize_measure(args):
         for s in SERVERS + (FLOOR,):
             for t in summary["strace"].get(s, {}).get("tables", []):
                 print(f"  {s}: {t}")
-    mem = summary["memory"]
-    if mem:
+    for section, label in (("memory", "never sent"), ("memory_echoed", "echoed once")):
+        mem = summary[section]
+        if not mem:
+            continue
         conns = next(iter(mem.values()))["conns"]
-        print(f"{'RSS growth per idle connection (B)':<40}"
-              + both("memory", lambda x: x["bytes_per_conn"], "{:.0f}"))
+        print(f"{'RSS per idle connection, ' + label + ' (B)':<40}"
+              + both(section, lambda x: x["bytes_per_conn"], "{:.0f}"))
         for s in SERVERS + (FLOOR,):
             if s in mem:
                 m = mem[s]
                 rs = ", ".join(f"{b} -> {a} KiB" for b, a in zip(m["rss_before_kib"], m["rss_after_kib"]))
-                print(f"  {s}: VmRSS with {conns} idle connections: {rs}")
+                print(f"  {s}: VmRSS with {conns} idle connections ({label}): {rs}")
     (results / "measure.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -294,11 +303,13 @@ def chart(args):
             bars.append(("syscalls per msg", st["ours"]["total"]["median"],
                          st["tokio"]["total"]["median"],
                          get(st, FLOOR, lambda x: x["total"]["median"]), "calls", True))
-        mem = m.get("memory", {})
-        if "ours" in mem and "tokio" in mem:
-            bars.append(("RSS per idle connection", mem["ours"]["bytes_per_conn"],
-                         mem["tokio"]["bytes_per_conn"],
-                         get(mem, FLOOR, lambda x: x["bytes_per_conn"]), "B", True))
+        for section, label in (("memory", "RSS per idle conn, never sent"),
+                               ("memory_echoed", "RSS per idle conn, echoed once")):
+            mem = m.get(section, {})
+            if "ours" in mem and "tokio" in mem:
+                bars.append((label, mem["ours"]["bytes_per_conn"],
+                             mem["tokio"]["bytes_per_conn"],
+                             get(mem, FLOOR, lambda x: x["bytes_per_conn"]), "B", True))
     if not bars:
         return
     width, row, left, scale_w = 940, 62, 250, 420
