@@ -8,11 +8,14 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=${RESULTS:-$BENCH_DIR/results}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
-OURS_BIN=$TARGET/echo-server
-TOKIO_BIN=$TARGET/tokio-echo-server
-EPOLL_BIN=$TARGET/epoll-echo-server
-CLIENT_BIN=$TARGET/echo-client
-IDLE_BIN=$TARGET/idle-conns
+# Each binary may be given by path instead (say, ours built at another
+# commit, to compare two commits with the same load); NO_BUILD=1 skips the
+# build.
+OURS_BIN=${OURS_BIN:-$TARGET/echo-server}
+TOKIO_BIN=${TOKIO_BIN:-$TARGET/tokio-echo-server}
+EPOLL_BIN=${EPOLL_BIN:-$TARGET/epoll-echo-server}
+CLIENT_BIN=${CLIENT_BIN:-$TARGET/echo-client}
+IDLE_BIN=${IDLE_BIN:-$TARGET/idle-conns}
 # Cores: the server on one, the load on the other.
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -39,6 +42,7 @@ die() {
 
 # Builds the servers, the client and the helpers in release mode.
 build() {
+    [[ ${NO_BUILD:-0} == 1 ]] && return 0
     echo "building (release)..." >&2
     (cd "$ROOT" && cargo build --release --quiet -p echo-server -p echo-client -p bench --bins)
 }

@@ -15,9 +15,11 @@ use runtime::signal::{signal, Signal, SignalKind};
 
 /// A TCP echo server on the epoll runtime.
 ///
-/// On Ctrl-C or SIGTERM it stops accepting, lets open connections finish
-/// for the grace period, closes the rest, prints a summary and exits 0. A
-/// second Ctrl-C (or SIGTERM) closes the open connections at once.
+/// On Ctrl-C or SIGTERM it stops accepting and says goodbye: connections
+/// with nothing unechoed are closed at once (the peer reads end of
+/// stream); the others have the grace period to finish, then write back
+/// what they read and close. It prints a summary and exits 0. A second
+/// Ctrl-C (or SIGTERM) resets the open connections at once (exit 130).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -29,21 +31,34 @@ struct Args {
     #[arg(long, short)]
     quiet: bool,
 
-    /// Close a connection that sends and receives nothing for this long
-    /// (0: never).
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Close a connection that echoes nothing for this long (0: never;
+    /// at most 86400, a day).
+    #[arg(long, default_value_t = 300, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_IDLE_TIMEOUT))]
     idle_timeout: u64,
 
-    /// Serve at most this many connections at once; more wait in the
-    /// kernel's backlog.
+    /// Serve at most this many connections at once (1 to 1000000); more
+    /// wait in the kernel's backlog.
     #[arg(long, default_value_t = 10_000, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONNS))]
     max_conns: u64,
 
-    /// On shutdown, how long open connections may take to finish.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    /// On shutdown, how long connections with data in flight may take to
+    /// finish (0 to 3600).
+    #[arg(long, default_value_t = 5, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE))]
     grace: u64,
 }
+
+/// The longest `--idle-timeout`: a day.
+const MAX_IDLE_TIMEOUT: u64 = 86_400;
+
+/// The most `--max-conns`: far beyond what one thread serves well, and
+/// what the kernel's file limits usually allow.
+const MAX_CONNS: u64 = 1_000_000;
+
+/// The longest `--grace`: an hour.
+const MAX_GRACE: u64 = 3_600;
 
 /// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
 struct StopSignals {
@@ -81,6 +96,7 @@ fn main() -> ExitCode {
         quiet: args.quiet,
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         max_conns: usize::try_from(args.max_conns).unwrap_or(usize::MAX),
+        ..Config::default()
     };
     let grace = Duration::from_secs(args.grace);
     match runtime::block_on(run(&args.addr, config, grace)) {
@@ -98,7 +114,7 @@ fn main() -> ExitCode {
 enum Ending {
     /// After one stop signal: the grace period was honoured.
     Graceful,
-    /// A second stop signal closed the open connections at once.
+    /// A second stop signal reset the open connections at once.
     Forced,
 }
 
@@ -120,7 +136,8 @@ async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, Stri
     // Refuse new connections before saying so.
     server.stop_accepting();
     eprintln!(
-        "shutting down: open connections have {} s to finish (Ctrl-C again to close them now)",
+        "shutting down: idle connections close now, busy ones have {} s to finish \
+         (Ctrl-C again to reset them all now)",
         grace.as_secs()
     );
     let forced = Cell::new(false);
