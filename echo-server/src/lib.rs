@@ -52,15 +52,17 @@ mod server;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
-use std::future::poll_fn;
 use std::task::{ready, Context, Poll, RawWakerVTable, Waker};
 use std::time::Duration;
 
 use runtime::io::{AsyncRead, AsyncWrite};
 use runtime::net::{TcpListener, TcpStream};
+use runtime::time::Sleep;
 
 pub use pool::BufferPool;
 pub use server::{Server, Summary, ACCEPT_BACKOFF};
@@ -85,9 +87,23 @@ pub const POOL_BUFFERS: usize = 16;
 /// the peer learns it from reading end of stream before their echo.
 pub const LINGER: Duration = Duration::from_secs(2);
 
+/// Once asked to say goodbye, how long a connection that had data in
+/// flight must find nothing more to read before it counts as finished and
+/// says goodbye.
+///
+/// Its peer may have sent more than the server has received: bytes in the
+/// peer's send queue, on their way as the server's receive window opens.
+/// A drained socket proves only that the server read faster than they
+/// arrived, so the goodbye waits for a pause in the data instead.
+pub const QUIET: Duration = Duration::from_millis(250);
+
 /// After saying goodbye, how many bytes a connection reads and drops at
-/// most while it waits for the peer's FIN (see [`LINGER`]).
-pub const LINGER_BYTES: u64 = 1 << 20;
+/// most while it waits for the peer's FIN (see [`LINGER`]): more than the
+/// largest receive buffer Linux gives a socket by default
+/// (`net.ipv4.tcp_rmem`, 6 MiB; at most 32 MiB where raised), so that
+/// what a busy peer had sent before the goodbye never makes the close a
+/// reset.
+pub const LINGER_BYTES: u64 = 64 << 20;
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -180,8 +196,8 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 pub async fn echo(connection: &Connection, pool: &BufferPool) -> io::Result<u64> {
     // (The server's connection task does the same, written out there; see
     // `server::connection_task`.)
-    let mut unsent = Unsent::default();
-    let ending = poll_fn(|cx| connection.poll_echo(cx, pool, &mut unsent)).await?;
+    let mut state = EchoState::default();
+    let ending = poll_fn(|cx| connection.poll_echo(cx, pool, &mut state)).await?;
     connection.end(ending, pool).await
 }
 
@@ -194,16 +210,19 @@ pub(crate) enum Ending {
     Goodbye,
 }
 
-/// Bytes a connection read that its peer has not taken yet: the end of a
-/// buffer lent by the pool.
+/// What [`Connection::poll_echo`] keeps between polls.
 #[derive(Debug, Default)]
-pub(crate) struct Unsent {
-    /// The buffer; empty (no allocation) when nothing is unsent.
-    buf: Box<[u8]>,
-    /// Where the unsent bytes start in `buf`.
+pub(crate) struct EchoState {
+    /// Bytes read that the peer has not taken yet, at `start..end`: a
+    /// buffer lent by the pool; empty (no allocation) when there are none.
+    unsent: Box<[u8]>,
+    /// Where the unsent bytes start.
     start: usize,
     /// Where they end.
     end: usize,
+    /// Once asked to say goodbye, a connection that had data in flight
+    /// must stay quiet this long (see [`QUIET`]) before it is finished.
+    quiet: Option<Pin<Box<Sleep>>>,
 }
 
 /// Which waker a [`Waker`] is: its data and vtable pointers, which
@@ -410,7 +429,8 @@ impl Connection {
     ///    means the socket is drained and the task is parked on it, holding
     ///    no buffer); write back what was read. What the peer does not take
     ///    at once stays in the read buffer, which the connection keeps as
-    ///    `unsent` (the pool reads into another one from then on).
+    ///    unsent in `state` (the pool reads into another one from then
+    ///    on).
     ///
     /// A connection whose data never runs out still yields: every read and
     /// write spends the task's I/O budget, and a spent budget is `Pending`.
@@ -420,13 +440,13 @@ impl Connection {
         &self,
         cx: &mut Context<'_>,
         pool: &BufferPool,
-        unsent: &mut Unsent,
+        state: &mut EchoState,
     ) -> Poll<io::Result<Ending>> {
         // The server asks only between polls.
         let stop = self.stop.get();
         // 1. The peer's earlier echo first.
-        if !unsent.buf.is_empty() {
-            ready!(self.poll_write_unsent(cx, pool, unsent))?;
+        if !state.unsent.is_empty() {
+            ready!(self.poll_write_unsent(cx, pool, state))?;
         }
         if stop == Stop::Finish {
             // The grace period is over: read nothing more.
@@ -447,7 +467,11 @@ impl Connection {
                         Ok(n) => n,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             // Drained, and nothing is left unechoed.
-                            return Poll::Ready(Ok(Ending::Goodbye));
+                            if self.quiet_enough(cx, state) {
+                                return Poll::Ready(Ok(Ending::Goodbye));
+                            }
+                            // Parked on the socket and on the quiet timer.
+                            return Poll::Pending;
                         }
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Err(e) => return Poll::Ready(Err(e)),
@@ -461,8 +485,10 @@ impl Connection {
                 }
             };
             if stop != Stop::Serve {
-                // Data after the goodbye was asked for: not idle then.
+                // Data after the goodbye was asked for: not idle then, and
+                // not quiet.
                 self.phase.set(Phase::Busy);
+                state.quiet = None;
             }
             // 3. Write back. Written by hand rather than with `write_all`, so
             // that a slow but steady reader counts as progress after every
@@ -478,11 +504,9 @@ impl Connection {
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => {
                         // The peer is slow: keep the rest, and the buffer.
-                        *unsent = Unsent {
-                            buf: pool.lend_read_buffer(&mut buf),
-                            start: written,
-                            end: n,
-                        };
+                        state.unsent = pool.lend_read_buffer(&mut buf);
+                        state.start = written;
+                        state.end = n;
                         self.phase.set(Phase::Busy);
                         return Poll::Pending;
                     }
@@ -491,23 +515,23 @@ impl Connection {
         }
     }
 
-    /// Writes out `unsent`; once it is all written, gives its buffer back
-    /// to `pool`.
+    /// Writes out the unsent bytes of `state`; once they are all written,
+    /// gives their buffer back to `pool`.
     #[cold]
     fn poll_write_unsent(
         &self,
         cx: &mut Context<'_>,
         pool: &BufferPool,
-        unsent: &mut Unsent,
+        state: &mut EchoState,
     ) -> Poll<io::Result<()>> {
         // With `try_write`, not `poll_write`: the hot path's `poll_write`
         // stays the only one, which keeps it inlined there.
-        while unsent.start < unsent.end {
+        while state.start < state.end {
             ready!(self.stream.poll_write_ready(cx))?;
-            match self.stream.try_write(&unsent.buf[unsent.start..unsent.end]) {
+            match self.stream.try_write(&state.unsent[state.start..state.end]) {
                 Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Ok(m) => {
-                    unsent.start += m;
+                    state.start += m;
                     self.bytes.set(self.bytes.get() + m as u64);
                 }
                 // Not writable after all (the readiness is cleared now):
@@ -517,8 +541,25 @@ impl Connection {
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
-        pool.give_back(std::mem::take(&mut unsent.buf));
+        pool.give_back(std::mem::take(&mut state.unsent));
         Poll::Ready(Ok(()))
+    }
+
+    /// For a connection asked to say goodbye that found its socket drained:
+    /// true if it is finished. One that was idle when asked is; one that
+    /// had data in flight must first stay quiet for [`QUIET`], since its
+    /// peer may have sent more that is still on its way (the server read
+    /// faster than it arrived). Otherwise the task is parked on the quiet
+    /// timer.
+    #[cold]
+    fn quiet_enough(&self, cx: &mut Context<'_>, state: &mut EchoState) -> bool {
+        if self.phase.get() == Phase::IdleAtGoodbye {
+            return true;
+        }
+        let quiet = state
+            .quiet
+            .get_or_insert_with(|| Box::pin(runtime::time::sleep(QUIET)));
+        quiet.as_mut().poll(cx).is_ready()
     }
 
     /// Keeps `waker`, the waker of the task parked waiting for data, so

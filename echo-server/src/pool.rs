@@ -176,7 +176,11 @@ mod tests {
     fn the_read_buffer_is_reused_and_lent_when_needed() {
         let pool = BufferPool::new(16, 2);
         let first = pool.read_buffer().as_ptr();
-        assert_eq!(pool.read_buffer().as_ptr(), first, "the same buffer each time");
+        assert_eq!(
+            pool.read_buffer().as_ptr(),
+            first,
+            "the same buffer each time"
+        );
         assert_eq!(pool.read_buffer().len(), 16);
         // A slow peer keeps it; the pool reads into another one.
         let kept = pool.lend_read_buffer(&mut pool.read_buffer());

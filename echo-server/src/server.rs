@@ -15,7 +15,7 @@ use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::Notify;
 use runtime::task::JoinHandle;
 
-use crate::{idle, BufferPool, Config, Connection, Fate, Unsent, BUFFER_SIZE, LINGER};
+use crate::{idle, BufferPool, Config, Connection, EchoState, Fate, BUFFER_SIZE, LINGER};
 
 /// How long to wait before accepting again after running out of file
 /// descriptors (or kernel memory): the connection stays in the kernel's
@@ -238,9 +238,7 @@ impl Server {
         let mut until = connections.until_closed(grace, force.as_mut()).await;
         if until == Until::TimeUp {
             connections.for_each_open(Connection::finish_now);
-            until = connections
-                .until_closed(FINISH_LIMIT, force.as_mut())
-                .await;
+            until = connections.until_closed(FINISH_LIMIT, force.as_mut()).await;
         }
         match until {
             Until::Closed => {}
@@ -456,8 +454,8 @@ async fn connection_task(slot: Slot, peer: SocketAddr) {
     // What `echo` does, written out here rather than awaited: so a message
     // goes through this one state machine instead of two, which measured
     // 5 to 8 user-space instructions less per message.
-    let mut unsent = Unsent::default();
-    let mut result = match poll_fn(|cx| connection.poll_echo(cx, pool, &mut unsent)).await {
+    let mut state = EchoState::default();
+    let mut result = match poll_fn(|cx| connection.poll_echo(cx, pool, &mut state)).await {
         Ok(ending) => connection.end(ending, pool).await,
         Err(e) => Err(e),
     };

@@ -71,7 +71,9 @@ fn number(value: Option<String>, name: &str, min: usize, max: usize) -> Result<u
     let text = value.ok_or_else(|| format!("{name} needs a number"))?;
     match text.parse() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!("{name} must be a number from {min} to {max}, not {text:?}")),
+        _ => Err(format!(
+            "{name} must be a number from {min} to {max}, not {text:?}"
+        )),
     }
 }
 
