@@ -3,11 +3,21 @@
 //!
 //! Each connection runs two tasks on the runtime: a writer that sends
 //! messages while fewer than `depth` are unanswered (so exactly `depth` are
-//! in flight), and a reader that reads each echo, checks it byte for byte against what was sent, and records the
-//! round-trip latency. Message contents come from a per-connection
-//! pseudo-random stream, so the reader regenerates the expected bytes
-//! instead of keeping copies. Latencies go into a fixed-size log-linear
-//! histogram, so memory does not grow with the run's length.
+//! in flight), and a reader that reads each echo, checks it byte for byte
+//! against what was sent, and records the round-trip latency. Message
+//! contents come from a per-connection pseudo-random stream, so the reader
+//! regenerates the expected bytes instead of keeping copies. Latencies go
+//! into a fixed-size log-linear histogram, so memory does not grow with the
+//! run's length.
+//!
+//! In churn mode ([`LoadMode::Churn`]) each of `conns` clients instead
+//! connects, echoes one message, closes, and starts again: a message is a
+//! whole connection, and its latency runs from the connect to the server's
+//! end of stream.
+//!
+//! Every number in a [`LoadConfig`] has a bound ([`LoadConfig::check`]), so
+//! a typo cannot make the client allocate terabytes or compute an instant
+//! past the end of time.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -25,14 +35,110 @@ use runtime::sync::Notify;
 pub struct LoadConfig {
     /// The echo server.
     pub addr: String,
-    /// Connections opened at once.
+    /// Connections open at once (in churn mode: clients at once).
     pub conns: usize,
     /// Bytes per message.
     pub size: usize,
     /// How long to keep sending.
     pub duration: Duration,
-    /// Messages in flight per connection.
+    /// Messages in flight per connection (1 in churn mode).
     pub depth: usize,
+    /// Long-lived connections, or a new connection per message.
+    pub mode: LoadMode,
+    /// How long a connect may take.
+    pub connect_timeout: Duration,
+}
+
+/// How the load uses connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// `conns` connections, each with `depth` messages in flight, for the
+    /// whole run.
+    Echo,
+    /// `conns` clients, each connecting, echoing one message and closing,
+    /// over and over.
+    Churn,
+}
+
+/// The most connections (`--conns`): beyond what one load thread drives
+/// well, and what fd limits usually allow.
+pub const MAX_CONNS: usize = 50_000;
+
+/// The largest message (`--size`): 16 MiB.
+pub const MAX_SIZE: usize = 16 << 20;
+
+/// The most messages in flight per connection (`--depth`).
+pub const MAX_DEPTH: usize = 1024;
+
+/// The longest run (`--duration`): a day.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// The most bytes in flight at once, `conns × depth × size`: 1 GiB. The
+/// kernel holds them in socket buffers (Linux's TCP memory limit,
+/// `net.ipv4.tcp_mem`, is a tenth of RAM or so), and the client's own
+/// buffers are at most three messages per connection.
+pub const MAX_IN_FLIGHT: u64 = 1 << 30;
+
+impl LoadConfig {
+    /// Checks every number against its bound.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the option (`--conns`, `--size`, `--duration`,
+    /// `--depth`, or their product) and its bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use echo_client::{LoadConfig, LoadMode};
+    ///
+    /// let config = LoadConfig {
+    ///     addr: "127.0.0.1:6666".into(),
+    ///     conns: 50,
+    ///     size: 512,
+    ///     duration: Duration::from_secs(10),
+    ///     depth: 1,
+    ///     mode: LoadMode::Echo,
+    ///     connect_timeout: Duration::from_secs(10),
+    /// };
+    /// assert!(config.check().is_ok());
+    /// let huge = LoadConfig { size: 1 << 40, ..config };
+    /// assert!(huge.check().unwrap_err().contains("--size"));
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
+        within("--conns", self.conns, MAX_CONNS)?;
+        within("--size", self.size, MAX_SIZE)?;
+        within("--depth", self.depth, MAX_DEPTH)?;
+        if self.duration.is_zero() || self.duration > MAX_DURATION {
+            return Err(format!(
+                "--duration must be more than 0 and at most {} s, not {:?}",
+                MAX_DURATION.as_secs(),
+                self.duration
+            ));
+        }
+        if self.mode == LoadMode::Churn && self.depth != 1 {
+            return Err("--depth must be 1 with --churn (one message per connection)".into());
+        }
+        let in_flight = (self.conns as u64)
+            .saturating_mul(self.depth as u64)
+            .saturating_mul(self.size as u64);
+        if in_flight > MAX_IN_FLIGHT {
+            return Err(format!(
+                "--conns × --depth × --size is {in_flight} bytes in flight; at most {MAX_IN_FLIGHT} (1 GiB)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `Ok` if `value` of option `name` is in `1..=max`.
+fn within(name: &str, value: usize, max: usize) -> Result<(), String> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be from 1 to {max}, not {value}"))
+    }
 }
 
 /// What a run measured.
@@ -42,6 +148,8 @@ pub struct LoadReport {
     pub messages: u64,
     /// Bytes per message.
     pub size: usize,
+    /// How the connections were used.
+    pub mode: LoadMode,
     /// From the first connect to the last echo.
     pub elapsed: Duration,
     /// Round-trip latencies.
@@ -74,6 +182,12 @@ impl fmt::Display for LoadReport {
             self.rate(),
             self.mib_per_sec()
         )?;
+        if self.mode == LoadMode::Churn {
+            writeln!(
+                f,
+                "churn: each message on a new connection (connect, echo, close)"
+            )?;
+        }
         writeln!(
             f,
             "latency: p50 {:?}  p99 {:?}  p999 {:?}  max {:?}",
@@ -93,30 +207,31 @@ impl fmt::Display for LoadReport {
 /// Runs the load and returns what it measured. Connection failures are
 /// counted in the report, not returned.
 ///
+/// Cancel safety: dropping the future leaves the connections' tasks
+/// running until the run's end; they hold nothing but their sockets.
+///
 /// # Errors
 ///
-/// Only if the configuration is unusable (zero connections, size or depth).
+/// Only if the configuration is out of its bounds ([`LoadConfig::check`]).
 pub async fn run_load(config: LoadConfig) -> io::Result<LoadReport> {
-    if config.conns == 0 || config.size == 0 || config.depth == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "--conns, --size and --depth must be at least 1",
-        ));
-    }
+    config
+        .check()
+        .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
     let shared = Rc::new(Shared::default());
     let start = Instant::now();
-    let stop_at = start + config.duration;
+    let stop_at = start
+        .checked_add(config.duration)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--duration is too long"))?;
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| runtime::spawn(show_progress(shared.clone(), start)));
     let connections: Vec<_> = (0..config.conns)
         .map(|id| {
-            runtime::spawn(connection(
-                id as u64,
-                config.clone(),
-                stop_at,
-                shared.clone(),
-            ))
+            let (id, config, shared) = (id as u64, config.clone(), shared.clone());
+            match config.mode {
+                LoadMode::Echo => runtime::spawn(connection(id, config, stop_at, shared)),
+                LoadMode::Churn => runtime::spawn(churn(id, config, stop_at, shared)),
+            }
         })
         .collect();
     for handle in connections {
@@ -134,6 +249,7 @@ pub async fn run_load(config: LoadConfig) -> io::Result<LoadReport> {
     Ok(LoadReport {
         messages: shared.messages.get(),
         size: config.size,
+        mode: config.mode,
         elapsed,
         latency,
         errors,
@@ -174,10 +290,9 @@ async fn connection(
     stop_at: Instant,
     shared: Rc<Shared>,
 ) -> Result<(), String> {
-    let stream = TcpStream::connect(&config.addr)
+    let stream = crate::connect(&config.addr, config.connect_timeout)
         .await
         .map_err(|e| format!("connection {id}: cannot connect to {}: {e}", config.addr))?;
-    let _ = stream.set_nodelay(true);
     let stream = Rc::new(stream);
     let window = Rc::new(Window::new(config.depth));
     let writer = runtime::spawn(write_messages(
@@ -231,6 +346,57 @@ async fn connection(
         )),
         Err(e) => Err(format!("connection {id}: closing: {e}")),
     }
+}
+
+/// One churn client: until `stop_at`, connects, echoes one message,
+/// half-closes, waits for the server's end of stream, and starts again.
+async fn churn(
+    id: u64,
+    config: LoadConfig,
+    stop_at: Instant,
+    shared: Rc<Shared>,
+) -> Result<(), String> {
+    let mut source = MessageStream::new(id);
+    let mut message = vec![0; config.size];
+    let mut echo = vec![0; config.size];
+    let mut round = 0u64;
+    while Instant::now() < stop_at {
+        let started = Instant::now();
+        let fail =
+            |what: &str, e: io::Error| format!("client {id}, connection {round}: {what}: {e}");
+        let stream = crate::connect(&config.addr, config.connect_timeout)
+            .await
+            .map_err(|e| fail(&format!("cannot connect to {}", config.addr), e))?;
+        let (mut reader, mut writer) = (&stream, &stream);
+        source.fill(&mut message);
+        writer
+            .write_all(&message)
+            .await
+            .map_err(|e| fail("sending", e))?;
+        reader
+            .read_exact(&mut echo)
+            .await
+            .map_err(|e| fail("reading the echo", e))?;
+        if echo != message {
+            return Err(format!("client {id}, connection {round}: the echo differs"));
+        }
+        stream
+            .shutdown(std::net::Shutdown::Write)
+            .map_err(|e| fail("closing", e))?;
+        match reader.read(&mut echo[..1]).await {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(format!(
+                    "client {id}, connection {round}: bytes nobody sent"
+                ))
+            }
+            Err(e) => return Err(fail("waiting for the server's end of stream", e)),
+        }
+        shared.latency.borrow_mut().record(started.elapsed());
+        shared.messages.set(shared.messages.get() + 1);
+        round += 1;
+    }
+    Ok(())
 }
 
 /// Sends messages until `stop_at`, each once the window has room.
