@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
 use runtime::sync::Notify;
+use runtime::task::JoinHandle;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -150,7 +151,8 @@ pub struct LoadReport {
     pub size: usize,
     /// How the connections were used.
     pub mode: LoadMode,
-    /// From the first connect to the last echo.
+    /// From the start of the run (for an echo load, once every connection
+    /// is up) to the last echo.
     pub elapsed: Duration,
     /// Round-trip latencies.
     pub latency: Histogram,
@@ -218,28 +220,34 @@ pub async fn run_load(config: LoadConfig) -> io::Result<LoadReport> {
         .check()
         .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
     let shared = Rc::new(Shared::default());
-    let start = Instant::now();
-    let stop_at = start
-        .checked_add(config.duration)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--duration is too long"))?;
+    let start = Rc::new(Start::default());
+    let connections = match config.mode {
+        LoadMode::Echo => {
+            let connections = connect_all(&config, &shared, &start).await;
+            start.begin(config.duration)?;
+            connections
+        }
+        LoadMode::Churn => {
+            // Connecting is the work: the clock starts at once.
+            start.begin(config.duration)?;
+            (0..config.conns)
+                .map(|id| {
+                    let task = churn(id as u64, config.clone(), start.clone(), shared.clone());
+                    runtime::spawn(task)
+                })
+                .collect()
+        }
+    };
+    let began = Instant::now();
     let progress = std::io::stderr()
         .is_terminal()
-        .then(|| runtime::spawn(show_progress(shared.clone(), start)));
-    let connections: Vec<_> = (0..config.conns)
-        .map(|id| {
-            let (id, config, shared) = (id as u64, config.clone(), shared.clone());
-            match config.mode {
-                LoadMode::Echo => runtime::spawn(connection(id, config, stop_at, shared)),
-                LoadMode::Churn => runtime::spawn(churn(id, config, stop_at, shared)),
-            }
-        })
-        .collect();
+        .then(|| runtime::spawn(show_progress(shared.clone(), began)));
     for handle in connections {
         if let Err(e) = handle.await.unwrap_or_else(|e| Err(e.to_string())) {
             shared.errors.borrow_mut().push(e);
         }
     }
-    let elapsed = start.elapsed();
+    let elapsed = began.elapsed();
     if let Some(progress) = progress {
         progress.abort();
         eprint!("\r\x1b[K");
@@ -254,6 +262,88 @@ pub async fn run_load(config: LoadConfig) -> io::Result<LoadReport> {
         latency,
         errors,
     })
+}
+
+/// Connects at most this many at once: a listener's backlog (1,024 for
+/// ours) drops the SYNs of a larger storm, and each dropped one costs a
+/// second's retransmission timeout.
+const CONNECTING_AT_ONCE: usize = 256;
+
+/// Spawns the connections of an echo load, [`CONNECTING_AT_ONCE`] at a
+/// time, waits until all are connected (or failed), and starts the clock.
+///
+/// Cancel safety: dropping it leaves the spawned connections waiting for a
+/// start that never comes, until their runtime is dropped.
+async fn connect_all(
+    config: &LoadConfig,
+    shared: &Rc<Shared>,
+    start: &Rc<Start>,
+) -> Vec<JoinHandle<Result<(), String>>> {
+    let mut connections = Vec::with_capacity(config.conns);
+    for id in 0..config.conns {
+        let task = connection(id as u64, config.clone(), start.clone(), shared.clone());
+        connections.push(runtime::spawn(task));
+        if connections.len() % CONNECTING_AT_ONCE == 0 {
+            start.until_arrived(connections.len()).await;
+        }
+    }
+    start.until_arrived(connections.len()).await;
+    connections
+}
+
+/// When the timed part of a run begins: for an echo load, once every
+/// connection is up, so that connecting thousands does not count.
+#[derive(Debug, Default)]
+struct Start {
+    /// Connections up (or failed) so far.
+    arrived: Cell<usize>,
+    /// Notified when one arrives.
+    arrival: Notify,
+    /// When sending stops; set when the run begins.
+    stop_at: Cell<Option<Instant>>,
+    /// Notified when the run begins.
+    begun: Notify,
+}
+
+impl Start {
+    /// Records that a connection is up, or failed.
+    fn arrive(&self) {
+        self.arrived.set(self.arrived.get() + 1);
+        self.arrival.notify_one();
+    }
+
+    /// Waits until `count` connections arrived.
+    ///
+    /// Cancel safety: cancel-safe.
+    async fn until_arrived(&self, count: usize) {
+        while self.arrived.get() < count {
+            self.arrival.notified().await;
+        }
+    }
+
+    /// Begins the run: sending stops `duration` from now.
+    fn begin(&self, duration: Duration) -> io::Result<()> {
+        let stop_at = Instant::now()
+            .checked_add(duration)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--duration is too long"))?;
+        self.stop_at.set(Some(stop_at));
+        self.begun.notify_waiters();
+        Ok(())
+    }
+
+    /// Waits until the run begins; returns when sending stops.
+    ///
+    /// Cancel safety: cancel-safe.
+    async fn stop_at(&self) -> Instant {
+        loop {
+            // Created before the check: a `begin` in between still wakes it.
+            let begun = self.begun.notified();
+            if let Some(stop_at) = self.stop_at.get() {
+                return stop_at;
+            }
+            begun.await;
+        }
+    }
 }
 
 /// What all connections add to.
@@ -287,12 +377,14 @@ async fn show_progress(shared: Rc<Shared>, start: Instant) {
 async fn connection(
     id: u64,
     config: LoadConfig,
-    stop_at: Instant,
+    start: Rc<Start>,
     shared: Rc<Shared>,
 ) -> Result<(), String> {
-    let stream = crate::connect(&config.addr, config.connect_timeout)
-        .await
+    let connected = crate::connect(&config.addr, config.connect_timeout).await;
+    start.arrive();
+    let stream = connected
         .map_err(|e| format!("connection {id}: cannot connect to {}: {e}", config.addr))?;
+    let stop_at = start.stop_at().await;
     let stream = Rc::new(stream);
     let window = Rc::new(Window::new(config.depth));
     let writer = runtime::spawn(write_messages(
@@ -353,9 +445,10 @@ async fn connection(
 async fn churn(
     id: u64,
     config: LoadConfig,
-    stop_at: Instant,
+    start: Rc<Start>,
     shared: Rc<Shared>,
 ) -> Result<(), String> {
+    let stop_at = start.stop_at().await;
     let mut source = MessageStream::new(id);
     let mut message = vec![0; config.size];
     let mut echo = vec![0; config.size];
