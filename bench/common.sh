@@ -109,6 +109,49 @@ run_load() {
         --conns "$conns" --size "${SIZE:-512}" --duration "$duration" --depth 1 </dev/null
 }
 
+# idle_memory SERVER KIND CONNS ECHO: starts SERVER pinned to SERVER_CPU,
+# has `idle-conns` (pinned to CLIENT_CPU) open CONNS connections that send
+# nothing (KIND `silent`) or echo ECHO bytes once each (KIND `echoed`), and
+# sets IDLE_BEFORE and IDLE_AFTER to the server's VmRSS in KiB before and
+# after. Raises the soft fd limit to the hard one first.
+idle_memory() {
+    local server=$1 kind=$2 conns=$3 echo=0 before after holder fds0 tries
+    [[ $kind == echoed ]] && echo=$4
+    # Both the server and the helper need CONNS descriptors and more.
+    ulimit -n "$(ulimit -Hn)"
+    (($(ulimit -n) > conns + 100)) ||
+        die "the fd limit ($(ulimit -n)) is too low for $conns connections"
+    start_server "$server" 10 taskset -c "$SERVER_CPU"
+    sleep 0.5
+    before=$(rss_kib "$SERVER_PID")
+    fds0=$(ls /proc/"$SERVER_PID"/fd | wc -l)
+    rm -f "$WORK/hold"
+    mkfifo "$WORK/hold"
+    : >"$WORK/idle.out"
+    timeout 300 taskset -c "$CLIENT_CPU" "$IDLE_BIN" --addr "$SERVER_ADDR" --conns "$conns" \
+        --echo "$echo" <"$WORK/hold" >"$WORK/idle.out" &
+    holder=$!
+    STARTED_PIDS+=("$holder")
+    exec 3>"$WORK/hold" # keeps the helper's stdin open until closed below
+    # Wait until the helper has opened (and echoed on) every connection and
+    # the server holds them all (120 s at most).
+    tries=1200
+    while ! grep -q '^holding' "$WORK/idle.out" ||
+        (($(ls /proc/"$SERVER_PID"/fd | wc -l) < fds0 + conns)); do
+        ((tries-- > 0)) || die "$server holds only $(($(ls /proc/"$SERVER_PID"/fd | wc -l) - fds0)) connections"
+        kill -0 "$holder" 2>/dev/null || die "idle-conns failed against $server"
+        sleep 0.1
+    done
+    sleep 1
+    after=$(rss_kib "$SERVER_PID")
+    exec 3>&-
+    wait "$holder" || true
+    rm -f "$WORK/hold"
+    stop_server
+    IDLE_BEFORE=$before
+    IDLE_AFTER=$after
+}
+
 # CPU time of process $1 in nanoseconds, summed over its threads (from
 # /proc/PID/task/*/schedstat: nanosecond resolution).
 cpu_ns() {

@@ -113,41 +113,12 @@ measure_strace() {
     echo "strace $server round $round: $messages messages" >&2
 }
 
-# Memory: VmRSS before and after IDLE_CONNS idle connections, of kind $3:
-# `silent` (never sent) or `echoed` (echoed IDLE_ECHO bytes once each).
+# Memory: VmRSS before and after IDLE_CONNS idle connections, of kind $3
+# (see idle_memory in common.sh).
 measure_memory_kind() {
-    local server=$1 round=$2 kind=$3 before after holder fds0 tries echo=0
-    [[ $kind == echoed ]] && echo=$IDLE_ECHO
-    # Both the server and the helper need IDLE_CONNS descriptors and more.
-    ulimit -n "$(ulimit -Hn)"
-    (($(ulimit -n) > IDLE_CONNS + 100)) ||
-        die "the fd limit ($(ulimit -n)) is too low for $IDLE_CONNS connections"
-    start_server "$server" 10 taskset -c "$SERVER_CPU"
-    sleep 0.5
-    before=$(rss_kib "$SERVER_PID")
-    fds0=$(ls /proc/"$SERVER_PID"/fd | wc -l)
-    mkfifo "$WORK/hold"
-    : >"$WORK/idle.out"
-    timeout 300 taskset -c "$CLIENT_CPU" "$IDLE_BIN" --addr "$SERVER_ADDR" --conns "$IDLE_CONNS" \
-        --echo "$echo" <"$WORK/hold" >"$WORK/idle.out" &
-    holder=$!
-    STARTED_PIDS+=("$holder")
-    exec 3>"$WORK/hold" # keeps the helper's stdin open until closed below
-    # Wait until the helper has opened (and echoed on) every connection and
-    # the server holds them all (120 s at most).
-    tries=1200
-    while ! grep -q '^holding' "$WORK/idle.out" ||
-        (($(ls /proc/"$SERVER_PID"/fd | wc -l) < fds0 + IDLE_CONNS)); do
-        ((tries-- > 0)) || die "$server holds only $(($(ls /proc/"$SERVER_PID"/fd | wc -l) - fds0)) connections"
-        kill -0 "$holder" 2>/dev/null || die "idle-conns failed against $server"
-        sleep 0.1
-    done
-    sleep 1
-    after=$(rss_kib "$SERVER_PID")
-    exec 3>&-
-    wait "$holder" || true
-    rm -f "$WORK/hold"
-    stop_server
+    local server=$1 round=$2 kind=$3
+    idle_memory "$server" "$kind" "$IDLE_CONNS" "$IDLE_ECHO"
+    local before=$IDLE_BEFORE after=$IDLE_AFTER
     printf 'memory\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$IDLE_CONNS" "$before" "$after" \
         "$kind" >>"$raw"
     echo "memory ($kind) $server round $round: VmRSS $before KiB -> $after KiB with $IDLE_CONNS idle connections" >&2
