@@ -49,13 +49,17 @@ build() {
 
 # The command of server $1, in SERVER_CMD: ours, ours-noidle (ours with
 # `--idle-timeout 0`: no idle timer), tokio, or epoll (the hand-written
-# epoll loop, the floor).
+# epoll loop, the floor). With PEERS_NODELAY=1, tokio and epoll set
+# TCP_NODELAY on accepted connections as ours does (by default they keep
+# Nagle on, as their examples do).
 server_cmd() {
+    local nodelay=()
+    [[ ${PEERS_NODELAY:-0} == 1 ]] && nodelay=(--nodelay)
     case $1 in
         ours) SERVER_CMD=("$OURS_BIN") ;;
         ours-noidle) SERVER_CMD=("$OURS_BIN" --idle-timeout 0) ;;
-        tokio) SERVER_CMD=("$TOKIO_BIN") ;;
-        epoll) SERVER_CMD=("$EPOLL_BIN") ;;
+        tokio) SERVER_CMD=("$TOKIO_BIN" "${nodelay[@]}") ;;
+        epoll) SERVER_CMD=("$EPOLL_BIN" "${nodelay[@]}") ;;
         *) die "unknown server $1" ;;
     esac
 }

@@ -32,7 +32,12 @@
 # (the tables),
 # matrix.json and matrix.svg (the chart), and env-matrix.txt (the machine).
 #
-# Environment: QUICK, ROUNDS, DURATION, SIZES, CONNS_LIST, DEPTHS,
+# tokio's server and the epoll loop keep Nagle's algorithm on, as their
+# examples do, so messages that span several writes stall on them (about
+# 40 ms each); PEERS_NODELAY=1 runs them with TCP_NODELAY, as ours is, to
+# compare the runtimes rather than that setting.
+#
+# Environment: QUICK, PEERS_NODELAY, ROUNDS, DURATION, SIZES, CONNS_LIST, DEPTHS,
 # IN_FLIGHT_CAP, CHURN_CLIENTS, CHURN_SIZE, IDLE_CONNS, IDLE_ECHO, SERVERS
 # (default 'ours tokio epoll'), SERVER_CPU, CLIENT_CPU, RESULTS,
 # CARGO_TARGET_DIR, NO_BUILD, and the binaries' paths (see common.sh).
@@ -144,7 +149,8 @@ for kind in silent echoed; do
     done
 done
 
-python3 "$BENCH_DIR/report.py" matrix "$RESULTS" "$DURATION" "$ROUNDS" "$IN_FLIGHT_CAP" |
+python3 "$BENCH_DIR/report.py" matrix "$RESULTS" "$DURATION" "$ROUNDS" "$IN_FLIGHT_CAP" \
+    "${PEERS_NODELAY:-0}" |
     tee "$RESULTS/matrix.md"
 echo "wrote $RESULTS/matrix.tsv, matrix-memory.tsv, matrix.md, matrix.json and matrix.svg" >&2
 ((failed == 0)) || die "$failed runs failed (see above)"

@@ -7,7 +7,7 @@
     report.py top-functions ANNOTATE_OUTPUT N MESSAGES
     report.py chart RESULTS
     report.py matrix-parse KIND SIZE CONNS CONNS_RUN DEPTH ROUND SERVER CPU_NS STATUS < report
-    report.py matrix RESULTS DURATION ROUNDS IN_FLIGHT_CAP
+    report.py matrix RESULTS DURATION ROUNDS IN_FLIGHT_CAP [PEERS_NODELAY]
 
 Only the standard library; every figure printed comes from a file the
 scripts wrote from a measurement.
@@ -371,7 +371,8 @@ def matrix_parse(args):
     m = re.search(r"^(\d+) messages of \d+ B in ([0-9.]+) s: ([0-9.]+) msg/s", text, re.M)
     lat = re.search(r"^latency: p50 (\S+)\s+p99 (\S+)", text, re.M)
     errors = re.search(r"^errors: (\d+)", text, re.M)
-    if status != "0" or not m or not lat or not errors or errors.group(1) != "0":
+    if (status != "0" or not m or not lat or not errors or errors.group(1) != "0"
+            or int(m.group(1)) == 0):
         sys.exit(1)
     row = [kind, size, conns, run, depth, rnd, server, m.group(1), m.group(2), m.group(3),
            duration_us(lat.group(1)), duration_us(lat.group(2)), cpu_ns, errors.group(1)]
@@ -398,6 +399,7 @@ def ratio_cell(value, bad):
 def matrix(args):
     """The matrix tables (Markdown, on stdout), matrix.json and matrix.svg."""
     results, duration, rounds, cap = Path(args[0]), args[1], int(args[2]), int(args[3])
+    peers_nodelay = len(args) > 4 and args[4] == "1"
     lines = (results / "matrix.tsv").read_text().splitlines()
     header = lines[0].split("\t")
     rows = [dict(zip(header, line.split("\t"))) for line in lines[1:]]
@@ -449,6 +451,13 @@ def matrix(args):
                f"one core, load to the other; every echoed byte verified. Ratios are medians of "
                f"per-round ratios. **Bold**: throughput below 0.97× tokio's, p99 above 1.05× tokio's, "
                f"or CPU per message above tokio's.")
+    out.append("")
+    if peers_nodelay:
+        out.append("tokio's server and the epoll loop ran with TCP_NODELAY, as ours does.")
+    else:
+        out.append("tokio's server and the epoll loop ran as their examples are, with Nagle's algorithm "
+                   "on: a message that spans several writes stalls there for the peer's delayed ACK "
+                   "(about 40 ms); ours has TCP_NODELAY. PEERS_NODELAY=1 compares with it set on all.")
     if rounds == 1:
         out.append("")
         out.append("One round: no noise estimate; treat every figure as a single noisy sample.")

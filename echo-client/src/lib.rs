@@ -145,6 +145,9 @@ pub async fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
 ///
 /// See [`ClientError`]: the server closing early is an error, as is any
 /// failure of the connection, stdin or stdout, and Ctrl-C.
+///
+/// Cancel safety: dropping it closes the connection; input read and not
+/// yet sent is lost.
 pub async fn run(addr: &str, mode: Mode, connect_timeout: Duration) -> Result<(), ClientError> {
     // At a terminal the line editor turns Ctrl-C into `Interrupted` itself;
     // a SIGINT (piped input, or between two lines) ends the client the same
@@ -166,6 +169,8 @@ pub async fn run(addr: &str, mode: Mode, connect_timeout: Duration) -> Result<()
 }
 
 /// The client proper: everything [`run`] does but watching for Ctrl-C.
+///
+/// Cancel safety: as [`run`]'s.
 async fn connect_and_echo(
     addr: &str,
     mode: Mode,
@@ -232,6 +237,9 @@ enum First {
 
 /// Sends stdin to the server, then half-closes the connection so the
 /// server knows the input is complete.
+///
+/// Cancel safety: not cancel-safe: a chunk read from stdin and not yet
+/// sent is lost (the client then ends anyway).
 async fn send_stdin(stream: Rc<TcpStream>) -> Result<(), ClientError> {
     let mut stdin = runtime::io::stdin();
     let mut writer = &*stream;
@@ -249,6 +257,9 @@ async fn send_stdin(stream: Rc<TcpStream>) -> Result<(), ClientError> {
 }
 
 /// Sends each line typed, then half-closes the connection at Ctrl-D.
+///
+/// Cancel safety: not cancel-safe: a line received and not yet sent is
+/// lost (the client then ends anyway).
 async fn send_lines(stream: Rc<TcpStream>, mut lines: editor::Lines) -> Result<(), ClientError> {
     let mut writer = &*stream;
     while let Some(input) = lines.recv().await {
@@ -324,6 +335,9 @@ impl Output {
 
 /// Shows everything the server sends until it closes its side, then what
 /// is left of an unfinished line.
+///
+/// Cancel safety: cancel-safe between reads; bytes read are shown
+/// before the next await.
 async fn print_echoes(
     stream: &TcpStream,
     output: &mut Output,

@@ -358,6 +358,8 @@ struct Shared {
 }
 
 /// Prints the elapsed time and the rate so far once a second.
+///
+/// Cancel safety: cancel-safe (it only prints).
 async fn show_progress(shared: Rc<Shared>, start: Instant) {
     let mut ticks = runtime::time::interval(Duration::from_secs(1));
     ticks.tick().await;
@@ -374,6 +376,8 @@ async fn show_progress(shared: Rc<Shared>, start: Instant) {
 }
 
 /// One connection: a writer task and this reader, `depth` messages apart.
+///
+/// Cancel safety: dropping it ends the connection; its report is lost.
 async fn connection(
     id: u64,
     config: LoadConfig,
@@ -381,6 +385,13 @@ async fn connection(
     shared: Rc<Shared>,
 ) -> Result<(), String> {
     let connected = crate::connect(&config.addr, config.connect_timeout).await;
+    // The buffers are made, and their pages touched (filled with ones, not
+    // zeros, which the allocator would hand out untouched), before the
+    // clock starts: with thousands of large messages the page faults alone
+    // took longer than a short run.
+    let mut message = vec![1; config.size];
+    let mut want = vec![1; config.size];
+    let outgoing = vec![1; config.size];
     start.arrive();
     let stream = connected
         .map_err(|e| format!("connection {id}: cannot connect to {}: {e}", config.addr))?;
@@ -390,14 +401,12 @@ async fn connection(
     let writer = runtime::spawn(write_messages(
         id,
         stream.clone(),
-        config.size,
+        outgoing,
         stop_at,
         window.clone(),
     ));
 
     let mut expected = MessageStream::new(id);
-    let mut message = vec![0; config.size];
-    let mut want = vec![0; config.size];
     let mut reader = &*stream;
     while let Some(sent_at) = window.oldest().await {
         if let Err(e) = reader.read_exact(&mut message).await {
@@ -442,6 +451,8 @@ async fn connection(
 
 /// One churn client: until `stop_at`, connects, echoes one message,
 /// half-closes, waits for the server's end of stream, and starts again.
+///
+/// Cancel safety: dropping it ends the current connection uncounted.
 async fn churn(
     id: u64,
     config: LoadConfig,
@@ -492,16 +503,19 @@ async fn churn(
     Ok(())
 }
 
-/// Sends messages until `stop_at`, each once the window has room.
+/// Sends messages of `message.len()` bytes (written into `message`) until
+/// `stop_at`, each once the window has room.
+///
+/// Cancel safety: a message being written is cut short, which breaks
+/// the connection's stream; only dropped with its connection.
 async fn write_messages(
     id: u64,
     stream: Rc<TcpStream>,
-    size: usize,
+    mut message: Vec<u8>,
     stop_at: Instant,
     window: Rc<Window>,
 ) -> Result<(), String> {
     let mut source = MessageStream::new(id);
-    let mut message = vec![0; size];
     let mut writer = &*stream;
     let mut result = Ok(());
     while Instant::now() < stop_at {
@@ -547,6 +561,8 @@ impl Window {
     }
 
     /// Waits until another message may be sent.
+    ///
+    /// Cancel safety: cancel-safe.
     async fn room(&self) {
         while self.in_flight.borrow().len() >= self.depth {
             self.freed.notified().await;
@@ -567,6 +583,8 @@ impl Window {
 
     /// The send instant of the oldest message in flight, waiting for one;
     /// `None` once the writer stopped and every echo came back.
+    ///
+    /// Cancel safety: cancel-safe.
     async fn oldest(&self) -> Option<Instant> {
         loop {
             let oldest = self.in_flight.borrow().front().copied();

@@ -140,6 +140,9 @@ impl Default for Config {
 /// # Errors
 ///
 /// Only if the listener itself is broken (for example, not listening).
+///
+/// Cancel safety: cancel-safe; dropping it stops accepting, and the
+/// connections already accepted go on on their own tasks.
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     Server::new(listener, config)
         .serve_until(std::future::pending())

@@ -78,6 +78,8 @@ impl StopSignals {
     }
 
     /// Waits for the next SIGINT or SIGTERM.
+    ///
+    /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
     async fn next(&mut self) {
         poll_fn(|cx| {
             if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
@@ -119,6 +121,8 @@ enum Ending {
 }
 
 /// Listens, serves until a stop signal, then shuts down.
+///
+/// Cancel safety: not meant to be cancelled (it is the whole program).
 async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, String> {
     let listener = runtime::net::TcpListener::bind(addr)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -177,6 +177,8 @@ impl Server {
     }
 
     /// Accepts forever.
+    ///
+    /// Cancel safety: cancel-safe, as [`serve_until`](Server::serve_until).
     async fn accept_loop(&self) -> io::Result<()> {
         let mut out_of_fds = false;
         let limit = self.connections.config.max_conns.max(1);
@@ -444,6 +446,9 @@ impl Drop for Slot {
 }
 
 /// Runs [`echo`](crate::echo) on one connection and reports how it ended.
+///
+/// Cancel safety: it is a task's whole future; aborting it drops the
+/// connection (its slot then counts it).
 async fn connection_task(slot: Slot, peer: SocketAddr) {
     let config = &slot.connections.config;
     if !config.quiet {
