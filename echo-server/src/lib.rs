@@ -11,8 +11,8 @@
 //!   the server's one read buffer and writes back what it read in the same
 //!   poll, so it is done with the buffer before the next connection runs.
 //!   Only when its peer does not take the whole echo at once does the
-//!   connection keep that buffer (the pool puts another in its place) until
-//!   the rest is written. An idle connection costs its task and its socket,
+//!   connection keep the rest (in a buffer the pool lends, or a copy of
+//!   just those bytes) until it is written. An idle connection costs its task and its socket,
 //!   well under a kilobyte, however much it talked before.
 //! * **Bounded memory per connection.** A connection holds at most one
 //!   buffer of data. While the peer does not read its echo, the server does
@@ -30,8 +30,9 @@
 //!   rest.
 //! * **A clean goodbye.** [`Server::shut_down`] stops accepting, closes
 //!   the connections that have nothing unechoed at once with a normal
-//!   end of stream (FIN), lets the others finish for a grace period, then
-//!   has them write back what they read and close with FIN too. After its
+//!   end of stream (FIN), lets the others finish for a grace period (one
+//!   that drained closes once it has been [`QUIET`] for a moment), then
+//!   has the rest write back what they read and close with FIN too. After its
 //!   FIN a connection reads (and drops) what the peer still sends, until
 //!   the peer's own FIN or [`LINGER`] or [`LINGER_BYTES`], so that closing
 //!   the socket does not make the kernel reset the connection. A reset is
@@ -52,8 +53,7 @@ mod server;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::future::poll_fn;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
@@ -99,8 +99,8 @@ pub const QUIET: Duration = Duration::from_millis(250);
 
 /// After saying goodbye, how many bytes a connection reads and drops at
 /// most while it waits for the peer's FIN (see [`LINGER`]): more than the
-/// largest receive buffer Linux gives a socket by default
-/// (`net.ipv4.tcp_rmem`, 6 MiB; at most 32 MiB where raised), so that
+/// largest receive buffer Linux grows a socket's to (the maximum of
+/// `net.ipv4.tcp_rmem`: 6 MiB by default, 32 MiB where raised), so that
 /// what a busy peer had sent before the goodbye never makes the close a
 /// reset.
 pub const LINGER_BYTES: u64 = 64 << 20;
@@ -431,13 +431,11 @@ impl Connection {
     /// 2. Then, in a loop: read into the pool's read buffer (`Pending`
     ///    means the socket is drained and the task is parked on it, holding
     ///    no buffer); write back what was read. What the peer does not take
-    ///    at once stays in the read buffer, which the connection keeps as
-    ///    unsent in `state` (the pool reads into another one from then
-    ///    on).
+    ///    at once the connection keeps as unsent in `state` (see
+    ///    [`BufferPool`]).
     ///
     /// A connection whose data never runs out still yields: every read and
     /// write spends the task's I/O budget, and a spent budget is `Pending`.
-    ///
     #[inline]
     pub(crate) fn poll_echo(
         &self,
@@ -507,9 +505,8 @@ impl Connection {
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => {
                         // The peer is slow: keep the rest, and the buffer.
-                        state.unsent = pool.lend_read_buffer(&mut buf);
-                        state.start = written;
-                        state.end = n;
+                        (state.unsent, state.start, state.end) =
+                            pool.keep_unsent(&mut buf, written, n);
                         self.phase.set(Phase::Busy);
                         return Poll::Pending;
                     }

@@ -10,9 +10,12 @@
 //!   read, and, if the peer took it all, is done with it before the next
 //!   connection runs. This is the hot path, and it moves no memory.
 //! * **Lent buffers.** When the peer does not take the whole echo at once,
-//!   the connection keeps the read buffer, which holds the rest, and the
-//!   pool puts a free buffer (or a new one) in its place. The connection
-//!   gives the buffer back once the rest is written.
+//!   the connection keeps the rest: it is lent the read buffer, which holds
+//!   it, and the pool puts a free buffer in its place; or, with no free
+//!   buffer at hand, the rest is copied into a buffer of its own size
+//!   (cheaper than making and zeroing a whole new buffer). The connection
+//!   gives the buffer back once the rest is written; the pool keeps it if
+//!   it is a whole one and there is room.
 //!
 //! The pool keeps a few free buffers for the next time; buffers given back
 //! beyond that are freed, so a burst of slow peers does not leave the
@@ -122,13 +125,27 @@ impl BufferPool {
         self.read.borrow_mut()
     }
 
-    /// Lends `read`, the read buffer borrowed from this pool, to a
-    /// connection whose peer left part of it unechoed; the pool reads into
-    /// another buffer (a free one, or a new one) from now on.
+    /// Keeps `read[start..end]`, bytes of the read buffer (borrowed from
+    /// this pool) that a connection's peer did not take, for the
+    /// connection: returns a buffer holding them and where they are in it.
+    ///
+    /// With a free buffer at hand the read buffer itself is lent, and the
+    /// free one takes its place: nothing is copied. Otherwise the bytes are
+    /// copied into a new buffer of just their size (which is freed once
+    /// written, not kept), rather than allocating (and zeroing) a whole
+    /// buffer to replace the read buffer.
     #[cold]
-    pub(crate) fn lend_read_buffer(&self, read: &mut RefMut<'_, Box<[u8]>>) -> Box<[u8]> {
-        let next = self.lend();
-        std::mem::replace(&mut **read, next)
+    pub(crate) fn keep_unsent(
+        &self,
+        read: &mut RefMut<'_, Box<[u8]>>,
+        start: usize,
+        end: usize,
+    ) -> (Box<[u8]>, usize, usize) {
+        let free = self.others.borrow_mut().pop();
+        match free {
+            Some(free) => (std::mem::replace(&mut **read, free), start, end),
+            None => (Box::from(&read[start..end]), 0, end - start),
+        }
     }
 
     /// How many free buffers the pool holds now, besides the read buffer
@@ -173,22 +190,34 @@ mod tests {
     }
 
     #[test]
-    fn the_read_buffer_is_reused_and_lent_when_needed() {
+    fn unsent_bytes_take_the_read_buffer_when_a_free_one_replaces_it() {
         let pool = BufferPool::new(16, 2);
+        pool.give_back(pool.lend()); // one free buffer
         let first = pool.read_buffer().as_ptr();
-        assert_eq!(
-            pool.read_buffer().as_ptr(),
-            first,
-            "the same buffer each time"
-        );
-        assert_eq!(pool.read_buffer().len(), 16);
-        // A slow peer keeps it; the pool reads into another one.
-        let kept = pool.lend_read_buffer(&mut pool.read_buffer());
-        assert_eq!(kept.as_ptr(), first);
+        assert_eq!(pool.read_buffer().as_ptr(), first, "the same buffer");
+        pool.read_buffer()[4..9].copy_from_slice(b"hello");
+        // A slow peer keeps the read buffer; the free one takes its place.
+        let (kept, start, end) = pool.keep_unsent(&mut pool.read_buffer(), 4, 9);
+        assert_eq!((kept.as_ptr(), start, end), (first, 4, 9));
+        assert_eq!(&kept[start..end], b"hello");
         assert_ne!(pool.read_buffer().as_ptr(), first);
         assert_eq!(pool.read_buffer().len(), 16);
+        assert_eq!(pool.free_buffers(), 0);
         pool.give_back(kept);
         assert_eq!(pool.free_buffers(), 1);
+    }
+
+    #[test]
+    fn without_a_free_buffer_unsent_bytes_are_copied() {
+        let pool = BufferPool::new(16, 2);
+        let first = pool.read_buffer().as_ptr();
+        pool.read_buffer()[4..9].copy_from_slice(b"hello");
+        let (kept, start, end) = pool.keep_unsent(&mut pool.read_buffer(), 4, 9);
+        assert_eq!(&kept[start..end], b"hello");
+        assert_eq!(kept.len(), 5, "just the unsent bytes");
+        assert_eq!(pool.read_buffer().as_ptr(), first, "the read buffer stays");
+        pool.give_back(kept); // not a whole buffer: freed
+        assert_eq!(pool.free_buffers(), 0);
     }
 
     #[test]

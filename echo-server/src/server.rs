@@ -217,10 +217,11 @@ impl Server {
     ///
     /// 1. Every connection is asked to say goodbye: one with nothing
     ///    unechoed closes its side (FIN) at once; one with data in flight
-    ///    goes on until it has nothing unechoed, then closes.
+    ///    goes on until it has nothing unechoed and has been
+    ///    [`QUIET`](crate::QUIET) for a moment, then closes.
     /// 2. After `grace`, the ones still busy stop reading, write back what
     ///    they read, then close.
-    /// 3. After [`FINISH_LIMIT`] more, what is left is closed as it is.
+    /// 3. Twice [`LINGER`] after that, what is left is closed as it is.
     ///
     /// Once a connection closed its side it waits a little for the peer's
     /// FIN (see [`LINGER`]). If `force` completes first (a second Ctrl-C),
