@@ -3,15 +3,11 @@
 
 #![forbid(unsafe_code)]
 
-use std::cell::Cell;
-use std::future::poll_fn;
-use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use echo_server::{Config, Server};
-use runtime::signal::{signal, Signal, SignalKind};
+use echo_server::{Config, Ending};
 
 /// A TCP echo server on the epoll runtime.
 ///
@@ -60,38 +56,6 @@ const MAX_CONNS: u64 = 1_000_000;
 /// The longest `--grace`: an hour.
 const MAX_GRACE: u64 = 3_600;
 
-/// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
-struct StopSignals {
-    /// SIGINT deliveries.
-    interrupt: Signal,
-    /// SIGTERM deliveries.
-    terminate: Signal,
-}
-
-impl StopSignals {
-    /// Starts listening for both signals.
-    fn new() -> io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// Waits for the next SIGINT or SIGTERM.
-    ///
-    /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
-    async fn next(&mut self) {
-        poll_fn(|cx| {
-            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let config = Config {
@@ -101,7 +65,7 @@ fn main() -> ExitCode {
         ..Config::default()
     };
     let grace = Duration::from_secs(args.grace);
-    match runtime::block_on(run(&args.addr, config, grace)) {
+    match runtime::block_on(echo_server::run(&args.addr, config, grace)) {
         Ok(Ending::Graceful) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Ok(Ending::Forced) => ExitCode::from(130),
@@ -110,51 +74,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// How the server stopped.
-enum Ending {
-    /// After one stop signal: the grace period was honoured.
-    Graceful,
-    /// A second stop signal reset the open connections at once.
-    Forced,
-}
-
-/// Listens, serves until a stop signal, then shuts down.
-///
-/// Cancel safety: not meant to be cancelled (it is the whole program).
-async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, String> {
-    let listener = runtime::net::TcpListener::bind(addr)
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut stop = StopSignals::new().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
-    println!("listening on {local}");
-    // Tests and scripts read the address from the first line.
-    let _ = io::stdout().flush();
-
-    let mut server = Server::new(listener, config);
-    server
-        .serve_until(stop.next())
-        .await
-        .map_err(|e| format!("the listener failed: {e}"))?;
-    // Refuse new connections before saying so.
-    server.stop_accepting();
-    eprintln!(
-        "shutting down: idle connections close now, busy ones have {} s to finish \
-         (Ctrl-C again to reset them all now)",
-        grace.as_secs()
-    );
-    let forced = Cell::new(false);
-    let summary = server
-        .shut_down(grace, async {
-            stop.next().await;
-            forced.set(true);
-        })
-        .await;
-    println!("{summary}");
-    Ok(if forced.get() {
-        Ending::Forced
-    } else {
-        Ending::Graceful
-    })
 }

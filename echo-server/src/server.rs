@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
@@ -12,6 +12,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use runtime::net::{TcpListener, TcpStream};
+use runtime::signal::{signal, Signal, SignalKind};
 use runtime::sync::Notify;
 use runtime::task::JoinHandle;
 
@@ -477,6 +478,96 @@ async fn connection_task(slot: Slot, peer: SocketAddr) {
             Err(e) => eprintln!("{peer}: closed with error: {e}"),
         }
     }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
+#[derive(Debug)]
+struct StopSignals {
+    /// SIGINT deliveries.
+    interrupt: Signal,
+    /// SIGTERM deliveries.
+    terminate: Signal,
+}
+
+impl StopSignals {
+    /// Starts listening for both signals.
+    fn new() -> io::Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next SIGINT or SIGTERM.
+    ///
+    /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
+    async fn next(&mut self) {
+        poll_fn(|cx| {
+            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// How [`run`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// After one stop signal: the grace period was honoured.
+    Graceful,
+    /// A second stop signal reset the open connections at once.
+    Forced,
+}
+
+/// The `echo-server` program: listens on `addr`, prints `listening on
+/// <addr>` on stdout (scripts and tests read the port from it), serves
+/// until Ctrl-C or SIGTERM, then shuts down with `grace` (a second signal
+/// forces it; see [`Server::shut_down`]) and prints the [`Summary`].
+///
+/// Cancel safety: not meant to be cancelled (it is the whole program);
+/// dropped, it leaves the connections as [`Server::shut_down`] does.
+///
+/// # Errors
+///
+/// A message for the user: the address cannot be listened on, the signals
+/// cannot be watched, or the listener failed.
+pub async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, String> {
+    let listener = runtime::net::TcpListener::bind(addr)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut stop = StopSignals::new().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    println!("listening on {local}");
+    // Tests and scripts read the address from the first line.
+    let _ = io::stdout().flush();
+
+    let mut server = Server::new(listener, config);
+    server
+        .serve_until(stop.next())
+        .await
+        .map_err(|e| format!("the listener failed: {e}"))?;
+    // Refuse new connections before saying so.
+    server.stop_accepting();
+    eprintln!(
+        "shutting down: idle connections close now, busy ones have {} s to finish \
+         (Ctrl-C again to reset them all now)",
+        grace.as_secs()
+    );
+    let forced = Cell::new(false);
+    let summary = server
+        .shut_down(grace, async {
+            stop.next().await;
+            forced.set(true);
+        })
+        .await;
+    println!("{summary}");
+    Ok(if forced.get() {
+        Ending::Forced
+    } else {
+        Ending::Graceful
+    })
 }
 
 /// What an `accept` error means for the server.
