@@ -8,11 +8,14 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=${RESULTS:-$BENCH_DIR/results}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
-OURS_BIN=$TARGET/echo-server
-TOKIO_BIN=$TARGET/tokio-echo-server
-EPOLL_BIN=$TARGET/epoll-echo-server
-CLIENT_BIN=$TARGET/echo-client
-IDLE_BIN=$TARGET/idle-conns
+# Each binary may be given by path instead (say, ours built at another
+# commit, to compare two commits with the same load); NO_BUILD=1 skips the
+# build.
+OURS_BIN=${OURS_BIN:-$TARGET/echo-server}
+TOKIO_BIN=${TOKIO_BIN:-$TARGET/tokio-echo-server}
+EPOLL_BIN=${EPOLL_BIN:-$TARGET/epoll-echo-server}
+CLIENT_BIN=${CLIENT_BIN:-$TARGET/echo-client}
+IDLE_BIN=${IDLE_BIN:-$TARGET/idle-conns}
 # Cores: the server on one, the load on the other.
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -39,19 +42,24 @@ die() {
 
 # Builds the servers, the client and the helpers in release mode.
 build() {
+    [[ ${NO_BUILD:-0} == 1 ]] && return 0
     echo "building (release)..." >&2
     (cd "$ROOT" && cargo build --release --quiet -p echo-server -p echo-client -p bench --bins)
 }
 
 # The command of server $1, in SERVER_CMD: ours, ours-noidle (ours with
 # `--idle-timeout 0`: no idle timer), tokio, or epoll (the hand-written
-# epoll loop, the floor).
+# epoll loop, the floor). With PEERS_NODELAY=1, tokio and epoll set
+# TCP_NODELAY on accepted connections as ours does (by default they keep
+# Nagle on, as their examples do).
 server_cmd() {
+    local nodelay=()
+    [[ ${PEERS_NODELAY:-0} == 1 ]] && nodelay=(--nodelay)
     case $1 in
         ours) SERVER_CMD=("$OURS_BIN") ;;
         ours-noidle) SERVER_CMD=("$OURS_BIN" --idle-timeout 0) ;;
-        tokio) SERVER_CMD=("$TOKIO_BIN") ;;
-        epoll) SERVER_CMD=("$EPOLL_BIN") ;;
+        tokio) SERVER_CMD=("$TOKIO_BIN" "${nodelay[@]}") ;;
+        epoll) SERVER_CMD=("$EPOLL_BIN" "${nodelay[@]}") ;;
         *) die "unknown server $1" ;;
     esac
 }
@@ -103,6 +111,49 @@ run_load() {
     shift 2
     timeout $((${duration%.*} + 60)) "$@" "$CLIENT_BIN" --addr "$SERVER_ADDR" bench \
         --conns "$conns" --size "${SIZE:-512}" --duration "$duration" --depth 1 </dev/null
+}
+
+# idle_memory SERVER KIND CONNS ECHO: starts SERVER pinned to SERVER_CPU,
+# has `idle-conns` (pinned to CLIENT_CPU) open CONNS connections that send
+# nothing (KIND `silent`) or echo ECHO bytes once each (KIND `echoed`), and
+# sets IDLE_BEFORE and IDLE_AFTER to the server's VmRSS in KiB before and
+# after. Raises the soft fd limit to the hard one first.
+idle_memory() {
+    local server=$1 kind=$2 conns=$3 echo=0 before after holder fds0 tries
+    [[ $kind == echoed ]] && echo=$4
+    # Both the server and the helper need CONNS descriptors and more.
+    ulimit -n "$(ulimit -Hn)"
+    (($(ulimit -n) > conns + 100)) ||
+        die "the fd limit ($(ulimit -n)) is too low for $conns connections"
+    start_server "$server" 10 taskset -c "$SERVER_CPU"
+    sleep 0.5
+    before=$(rss_kib "$SERVER_PID")
+    fds0=$(ls /proc/"$SERVER_PID"/fd | wc -l)
+    rm -f "$WORK/hold"
+    mkfifo "$WORK/hold"
+    : >"$WORK/idle.out"
+    timeout 300 taskset -c "$CLIENT_CPU" "$IDLE_BIN" --addr "$SERVER_ADDR" --conns "$conns" \
+        --echo "$echo" <"$WORK/hold" >"$WORK/idle.out" &
+    holder=$!
+    STARTED_PIDS+=("$holder")
+    exec 3>"$WORK/hold" # keeps the helper's stdin open until closed below
+    # Wait until the helper has opened (and echoed on) every connection and
+    # the server holds them all (120 s at most).
+    tries=1200
+    while ! grep -q '^holding' "$WORK/idle.out" ||
+        (($(ls /proc/"$SERVER_PID"/fd | wc -l) < fds0 + conns)); do
+        ((tries-- > 0)) || die "$server holds only $(($(ls /proc/"$SERVER_PID"/fd | wc -l) - fds0)) connections"
+        kill -0 "$holder" 2>/dev/null || die "idle-conns failed against $server"
+        sleep 0.1
+    done
+    sleep 1
+    after=$(rss_kib "$SERVER_PID")
+    exec 3>&-
+    wait "$holder" || true
+    rm -f "$WORK/hold"
+    stop_server
+    IDLE_BEFORE=$before
+    IDLE_AFTER=$after
 }
 
 # CPU time of process $1 in nanoseconds, summed over its threads (from

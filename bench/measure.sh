@@ -17,14 +17,16 @@
 #            valgrind); the `errors` column counts reads that returned
 #            EAGAIN.
 # memory     RSS growth per idle connection: VmRSS of the server before and
-#            after `idle-conns` opens IDLE_CONNS (10,000) connections that
-#            send nothing, divided by IDLE_CONNS; fd limit raised first.
+#            after `idle-conns` opens IDLE_CONNS (10,000) connections,
+#            divided by IDLE_CONNS; fd limit raised first. Two kinds: the
+#            connections send nothing (`silent`), or each echoes IDLE_ECHO
+#            (16) bytes once and then goes quiet (`echoed`).
 #
 # Each measurement runs MEASURE_ROUNDS (3) rounds per server, interleaved;
 # the summary gives the median and every round. Writes
 # bench/results/measure.tsv, measure.txt, measure.json and echo.svg.
 #
-# Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS,
+# Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS, IDLE_ECHO,
 # SERVERS (which of 'ours tokio ours-noidle epoll' to measure; default
 # all; epoll is bench's hand-written epoll loop, the floor),
 # SERVER_CPU, CLIENT_CPU, RESULTS, CARGO_TARGET_DIR.
@@ -35,6 +37,7 @@ MEASURE_ROUNDS=${MEASURE_ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+IDLE_ECHO=${IDLE_ECHO:-16}
 SERVERS=${SERVERS:-ours tokio ours-noidle epoll}
 parts=("$@")
 ((${#parts[@]})) || parts=(callgrind strace memory)
@@ -110,38 +113,21 @@ measure_strace() {
     echo "strace $server round $round: $messages messages" >&2
 }
 
-# Memory: VmRSS before and after IDLE_CONNS idle connections.
+# Memory: VmRSS before and after IDLE_CONNS idle connections, of kind $3
+# (see idle_memory in common.sh).
+measure_memory_kind() {
+    local server=$1 round=$2 kind=$3
+    idle_memory "$server" "$kind" "$IDLE_CONNS" "$IDLE_ECHO"
+    local before=$IDLE_BEFORE after=$IDLE_AFTER
+    printf 'memory\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$IDLE_CONNS" "$before" "$after" \
+        "$kind" >>"$raw"
+    echo "memory ($kind) $server round $round: VmRSS $before KiB -> $after KiB with $IDLE_CONNS idle connections" >&2
+}
+
+# Memory: both kinds of idle connection.
 measure_memory() {
-    local server=$1 round=$2 before after holder fds0 tries
-    # Both the server and the helper need IDLE_CONNS descriptors and more.
-    ulimit -n "$(ulimit -Hn)"
-    (($(ulimit -n) > IDLE_CONNS + 100)) ||
-        die "the fd limit ($(ulimit -n)) is too low for $IDLE_CONNS connections"
-    start_server "$server" 10 taskset -c "$SERVER_CPU"
-    sleep 0.5
-    before=$(rss_kib "$SERVER_PID")
-    fds0=$(ls /proc/"$SERVER_PID"/fd | wc -l)
-    mkfifo "$WORK/hold"
-    timeout 300 taskset -c "$CLIENT_CPU" "$IDLE_BIN" --addr "$SERVER_ADDR" --conns "$IDLE_CONNS" \
-        <"$WORK/hold" >"$WORK/idle.out" &
-    holder=$!
-    STARTED_PIDS+=("$holder")
-    exec 3>"$WORK/hold" # keeps the helper's stdin open until closed below
-    # Wait until the server holds every connection (60 s at most).
-    tries=600
-    while (($(ls /proc/"$SERVER_PID"/fd | wc -l) < fds0 + IDLE_CONNS)); do
-        ((tries-- > 0)) || die "$server holds only $(($(ls /proc/"$SERVER_PID"/fd | wc -l) - fds0)) connections"
-        kill -0 "$holder" 2>/dev/null || die "idle-conns failed against $server"
-        sleep 0.1
-    done
-    sleep 1
-    after=$(rss_kib "$SERVER_PID")
-    exec 3>&-
-    wait "$holder" || true
-    rm -f "$WORK/hold"
-    stop_server
-    printf 'memory\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$IDLE_CONNS" "$before" "$after" >>"$raw"
-    echo "memory $server round $round: VmRSS $before KiB -> $after KiB with $IDLE_CONNS idle connections" >&2
+    measure_memory_kind "$1" "$2" silent
+    measure_memory_kind "$1" "$2" echoed
 }
 
 for part in "${parts[@]}"; do

@@ -95,7 +95,9 @@ fn start_tokio_server() -> SocketAddr {
         bench::tokio_runtime().block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             tx.send(listener.local_addr()?).unwrap();
-            bench::tokio_echo::serve(listener, true).await
+            // 512-byte messages: Nagle never holds one back, with or
+            // without TCP_NODELAY.
+            bench::tokio_echo::serve(listener, true, false).await
         })
     });
     rx.recv().expect("tokio's echo server did not start")

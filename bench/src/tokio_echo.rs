@@ -22,15 +22,19 @@ pub const BUFFER_SIZE: usize = 16 * 1024;
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Accepts connections forever, echoing each on its own task; per-connection
-/// lines go to stderr unless `quiet`.
+/// lines go to stderr unless `quiet`; accepted connections get
+/// `TCP_NODELAY` if `nodelay` (tokio's example leaves Nagle on).
 ///
 /// # Errors
 ///
 /// Never returns in practice: accept errors are reported and retried.
-pub async fn serve(listener: TcpListener, quiet: bool) -> io::Result<()> {
+pub async fn serve(listener: TcpListener, quiet: bool, nodelay: bool) -> io::Result<()> {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                if nodelay {
+                    let _ = stream.set_nodelay(true);
+                }
                 tokio::spawn(connection(stream, peer, quiet));
             }
             Err(e) => {

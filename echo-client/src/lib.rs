@@ -21,7 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod editor;
-mod load;
+pub mod load;
 
 use std::cell::Cell;
 use std::fmt;
@@ -31,12 +31,13 @@ use std::net::Shutdown;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
+use std::time::Duration;
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
 
 pub use editor::PROMPT;
-pub use load::{run_load, Histogram, LoadConfig, LoadReport};
+pub use load::{run_load, Histogram, LoadConfig, LoadMode, LoadReport};
 
 /// Bytes read from stdin, or from the socket, at a time.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -89,7 +90,53 @@ impl fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-/// Connects to `addr`, sends the input, and prints every echoed byte.
+/// How long [`connect`] waits by default (`--connect-timeout`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to `addr` (trying each address it resolves to), giving up
+/// after `timeout`, and sets `TCP_NODELAY`: every message goes out at
+/// once, whatever its size.
+///
+/// Without the timeout, an address that drops the handshake (a firewall, a
+/// host that is down, a full backlog) would keep the client waiting for the
+/// kernel's own limit, over two minutes.
+///
+/// Cancel safety: cancel-safe; a connection not yet made is dropped.
+///
+/// # Errors
+///
+/// What `connect` reported, or `TimedOut` naming `timeout`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::net::TcpListener;
+///
+/// runtime::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?.to_string();
+///     let stream = echo_client::connect(&addr, Duration::from_secs(1)).await?;
+///     assert!(stream.nodelay()?);
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub async fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = match runtime::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(connected) => connected?,
+        Err(_) => {
+            let message = format!("no answer within {} s", timeout.as_secs_f64());
+            return Err(io::Error::new(io::ErrorKind::TimedOut, message));
+        }
+    };
+    // This fails only for a socket that is not TCP; the echo still works.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Connects to `addr` (giving up after `connect_timeout`), sends the
+/// input, and prints every echoed byte.
 ///
 /// Returns once the input has ended and the server has echoed everything
 /// and closed its side.
@@ -98,12 +145,15 @@ impl std::error::Error for ClientError {}
 ///
 /// See [`ClientError`]: the server closing early is an error, as is any
 /// failure of the connection, stdin or stdout, and Ctrl-C.
-pub async fn run(addr: &str, mode: Mode) -> Result<(), ClientError> {
+///
+/// Cancel safety: dropping it closes the connection; input read and not
+/// yet sent is lost.
+pub async fn run(addr: &str, mode: Mode, connect_timeout: Duration) -> Result<(), ClientError> {
     // At a terminal the line editor turns Ctrl-C into `Interrupted` itself;
     // a SIGINT (piped input, or between two lines) ends the client the same
     // way, so the terminal guard runs and the exit status is 130.
     let mut ctrl_c = Some(runtime::signal::ctrl_c());
-    let mut client = pin!(connect_and_echo(addr, mode));
+    let mut client = pin!(connect_and_echo(addr, mode, connect_timeout));
     poll_fn(|cx| {
         if let Some(signal) = &mut ctrl_c {
             match Pin::new(signal).poll(cx) {
@@ -119,15 +169,19 @@ pub async fn run(addr: &str, mode: Mode) -> Result<(), ClientError> {
 }
 
 /// The client proper: everything [`run`] does but watching for Ctrl-C.
-async fn connect_and_echo(addr: &str, mode: Mode) -> Result<(), ClientError> {
-    let stream = TcpStream::connect(addr)
+///
+/// Cancel safety: as [`run`]'s.
+async fn connect_and_echo(
+    addr: &str,
+    mode: Mode,
+    connect_timeout: Duration,
+) -> Result<(), ClientError> {
+    let stream = connect(addr, connect_timeout)
         .await
         .map_err(|error| ClientError::Connect {
             addr: addr.to_string(),
             error,
         })?;
-    // Interactive lines should go out at once, not wait for Nagle.
-    let _ = stream.set_nodelay(true);
     let stream = Rc::new(stream);
 
     let (mut sender, mut output, _terminal) = match mode {
@@ -183,6 +237,9 @@ enum First {
 
 /// Sends stdin to the server, then half-closes the connection so the
 /// server knows the input is complete.
+///
+/// Cancel safety: not cancel-safe: a chunk read from stdin and not yet
+/// sent is lost (the client then ends anyway).
 async fn send_stdin(stream: Rc<TcpStream>) -> Result<(), ClientError> {
     let mut stdin = runtime::io::stdin();
     let mut writer = &*stream;
@@ -200,6 +257,9 @@ async fn send_stdin(stream: Rc<TcpStream>) -> Result<(), ClientError> {
 }
 
 /// Sends each line typed, then half-closes the connection at Ctrl-D.
+///
+/// Cancel safety: not cancel-safe: a line received and not yet sent is
+/// lost (the client then ends anyway).
 async fn send_lines(stream: Rc<TcpStream>, mut lines: editor::Lines) -> Result<(), ClientError> {
     let mut writer = &*stream;
     while let Some(input) = lines.recv().await {
@@ -275,6 +335,9 @@ impl Output {
 
 /// Shows everything the server sends until it closes its side, then what
 /// is left of an unfinished line.
+///
+/// Cancel safety: cancel-safe between reads; bytes read are shown
+/// before the next await.
 async fn print_echoes(
     stream: &TcpStream,
     output: &mut Output,

@@ -8,8 +8,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use echo_client::{ClientError, LoadConfig, Mode};
+use clap::{CommandFactory, Parser, Subcommand};
+use echo_client::{ClientError, LoadConfig, LoadMode, Mode};
 
 /// An interactive TCP echo client on the epoll runtime.
 ///
@@ -28,34 +28,53 @@ struct Args {
     )]
     addr: String,
 
+    /// Give up connecting after this many seconds (1 to 3600).
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECT_TIMEOUT))]
+    connect_timeout: u64,
+
     /// Load mode instead of the interactive client.
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// The longest `--connect-timeout`: an hour. (0 is refused rather than
+/// meaning "never": the kernel's own limit, over two minutes, is what the
+/// option is there to avoid.)
+const MAX_CONNECT_TIMEOUT: u64 = 3_600;
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Load the server: many connections, messages in flight, every echoed
     /// byte verified; prints messages/s, MiB/s, latency percentiles and
-    /// errors, and exits non-zero on any error.
+    /// errors, and exits non-zero on any error. Out-of-range options exit
+    /// 2; --conns × --depth × --size may be at most 1 GiB.
     Bench {
-        /// Connections.
-        #[arg(long, default_value_t = 50)]
-        conns: usize,
-        /// Bytes per message.
-        #[arg(long, default_value_t = 512)]
-        size: usize,
+        /// Connections (1 to 50000); with --churn, clients at once.
+        #[arg(long, default_value_t = 50,
+              value_parser = clap::value_parser!(u64).range(1..=echo_client::load::MAX_CONNS as u64))]
+        conns: u64,
+        /// Bytes per message (1 to 16777216).
+        #[arg(long, default_value_t = 512,
+              value_parser = clap::value_parser!(u64).range(1..=echo_client::load::MAX_SIZE as u64))]
+        size: u64,
         /// How long to send, in seconds (`10`, `2.5`) or with a unit
-        /// (`500ms`, `10s`).
+        /// (`500ms`, `10s`); more than 0, at most 86400 s.
         #[arg(long, default_value = "10", value_parser = parse_duration)]
         duration: Duration,
-        /// Messages in flight per connection.
-        #[arg(long, default_value_t = 1)]
-        depth: usize,
+        /// Messages in flight per connection (1 to 1024).
+        #[arg(long, default_value_t = 1,
+              value_parser = clap::value_parser!(u64).range(1..=echo_client::load::MAX_DEPTH as u64))]
+        depth: u64,
+        /// Connection churn: each client connects, echoes one message,
+        /// closes, and starts again.
+        #[arg(long)]
+        churn: bool,
     },
 }
 
-/// Parses `10`, `2.5`, `10s` or `500ms`.
+/// Parses `10`, `2.5`, `10s` or `500ms`: more than zero, at most
+/// [`MAX_DURATION`](echo_client::load::MAX_DURATION).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, scale) = match text.strip_suffix("ms") {
         Some(ms) => (ms, 0.001),
@@ -65,25 +84,51 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("not a duration: {text:?}"))?;
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{text:?}: {e}"))
+    let max = echo_client::load::MAX_DURATION;
+    let seconds = value * scale;
+    if !(seconds > 0.0 && seconds <= max.as_secs_f64()) {
+        return Err(format!(
+            "{text:?}: a duration must be more than 0 s and at most {} s",
+            max.as_secs()
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let connect_timeout = Duration::from_secs(args.connect_timeout);
     match args.command {
         Some(Command::Bench {
             conns,
             size,
             duration,
             depth,
-        }) => bench(LoadConfig {
-            addr: args.addr,
-            conns,
-            size,
-            duration,
-            depth,
-        }),
-        None => interactive(&args.addr),
+            churn,
+        }) => {
+            let config = LoadConfig {
+                addr: args.addr,
+                // Within their bounds (checked by clap), so they fit.
+                conns: usize::try_from(conns).unwrap_or(usize::MAX),
+                size: usize::try_from(size).unwrap_or(usize::MAX),
+                duration,
+                depth: usize::try_from(depth).unwrap_or(usize::MAX),
+                mode: if churn {
+                    LoadMode::Churn
+                } else {
+                    LoadMode::Echo
+                },
+                connect_timeout,
+            };
+            if let Err(message) = config.check() {
+                // A usage error, like the bounds clap checks: exit 2.
+                Args::command()
+                    .error(clap::error::ErrorKind::ValueValidation, message)
+                    .exit();
+            }
+            bench(config)
+        }
+        None => interactive(&args.addr, connect_timeout),
     }
 }
 
@@ -106,13 +151,13 @@ fn bench(config: LoadConfig) -> ExitCode {
 }
 
 /// The interactive (or piped) client.
-fn interactive(addr: &str) -> ExitCode {
+fn interactive(addr: &str, connect_timeout: Duration) -> ExitCode {
     let mode = if std::io::stdin().is_terminal() {
         Mode::Interactive
     } else {
         Mode::Pipe
     };
-    match runtime::block_on(echo_client::run(addr, mode)) {
+    match runtime::block_on(echo_client::run(addr, mode, connect_timeout)) {
         Ok(()) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Err(ClientError::Interrupted) => ExitCode::from(130),

@@ -52,3 +52,25 @@ fn a_malformed_address_is_a_clear_error() {
     );
     assert_eq!(stderr.lines().count(), 1, "one line, no panic: {stderr}");
 }
+
+#[test]
+fn numeric_options_out_of_their_bounds_are_usage_errors_naming_them() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--idle-timeout", "86401"], "--idle-timeout"),
+        (&["--idle-timeout=-1"], "--idle-timeout"),
+        (&["--grace", "3601"], "--grace"),
+        (&["--grace", "1e3"], "--grace"),
+        (&["--max-conns", "0"], "--max-conns"),
+        (&["--max-conns", "1000001"], "--max-conns"),
+    ];
+    for (args, option) in cases {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", output.stderr);
+        assert!(
+            output.stderr.contains(option),
+            "{args:?}: the message names {option}: {}",
+            output.stderr
+        );
+        assert!(output.stdout.is_empty(), "{args:?}: no `listening on` line");
+    }
+}

@@ -8,8 +8,8 @@
 #![warn(missing_docs)]
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -693,4 +693,67 @@ pub fn assert_same_bytes(got: &[u8], expected: &[u8]) {
             expected.len()
         );
     }
+}
+
+/// Writes `chunk` over and over (the stream `chunk.iter().cycle()`, each
+/// write going on where the last one stopped) as fast as a nonblocking
+/// `stream` takes it, up to `limit` bytes, until no progress has been made
+/// for `idle`, or the watchdog ends. Returns the number of bytes written;
+/// `stream` is blocking again afterwards.
+///
+/// # Panics
+///
+/// If a write fails other than with `WouldBlock`.
+pub fn push_until_blocked(stream: &TcpStream, chunk: &[u8], limit: usize, idle: Duration) -> usize {
+    stream.set_nonblocking(true).unwrap();
+    let mut writer = stream;
+    let deadline = Instant::now() + WATCHDOG;
+    let mut last_progress = Instant::now();
+    let mut written = 0;
+    while written < limit && Instant::now() < deadline {
+        let start = written % chunk.len();
+        let len = (chunk.len() - start).min(limit - written);
+        match writer.write(&chunk[start..start + len]) {
+            Ok(n) => {
+                written += n;
+                last_progress = Instant::now();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if last_progress.elapsed() >= idle {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("writing failed after {written} bytes: {e}"),
+        }
+    }
+    stream.set_nonblocking(false).unwrap();
+    written
+}
+
+/// Connects to `addr` with read and write timeouts of [`WATCHDOG`], so no
+/// test blocks for ever on a misbehaving server.
+///
+/// # Panics
+///
+/// If the connection fails.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream.set_read_timeout(Some(WATCHDOG)).unwrap();
+    stream.set_write_timeout(Some(WATCHDOG)).unwrap();
+    stream
+}
+
+/// Writes `data` to `stream`, reads back exactly as many bytes, and checks
+/// they are the same.
+///
+/// # Panics
+///
+/// If the write or the read fails, or the echo differs.
+#[track_caller]
+pub fn round_trip(stream: &mut TcpStream, data: &[u8]) {
+    stream.write_all(data).expect("write to echo-server");
+    let mut back = vec![0; data.len()];
+    stream.read_exact(&mut back).expect("read the echo");
+    assert_same_bytes(&back, data);
 }

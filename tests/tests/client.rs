@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -324,4 +325,115 @@ fn sigint_with_piped_input_exits_130() {
     let status = wait_with_timeout(&mut child, WATCHDOG);
     assert_eq!(status.code(), Some(130));
     drop(input);
+}
+
+/// A loopback listener whose accept queue is full (listen backlog 0, and
+/// connections that are never accepted), so that the kernel drops further
+/// SYNs: a connect to it hangs until its timeout. `None` (with the reason)
+/// if this kernel answers such a connect anyway.
+fn black_hole() -> Result<(OwnedFd, Vec<TcpStream>, SocketAddr), String> {
+    // SAFETY: plain socket(2) with constant arguments; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+    // SAFETY: socket returned this fd, and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: the fd is open; the pointer and length describe `addr`.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "bind: {}", io::Error::last_os_error());
+    // SAFETY: the fd is an open, bound socket.
+    let rc = unsafe { libc::listen(fd.as_raw_fd(), 0) };
+    assert_eq!(rc, 0, "listen: {}", io::Error::last_os_error());
+    let mut bound: libc::sockaddr_in = addr;
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: the pointers describe `bound` and `len`, live for the call.
+    let rc = unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut bound as *mut libc::sockaddr_in).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockname: {}", io::Error::last_os_error());
+    let addr = SocketAddr::from(([127, 0, 0, 1], u16::from_be(bound.sin_port)));
+    // Fill the accept queue: backlog 0 still holds one connection.
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => fillers.push(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
+            Err(e) => return Err(format!("filling the backlog: {e}")),
+        }
+    }
+    // The check the test depends on: a plain connect now times out.
+    match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok((fd, fillers, addr)),
+        Ok(_) => Err("a connect to a full backlog was answered".into()),
+        Err(e) => Err(format!("a connect to a full backlog failed at once: {e}")),
+    }
+}
+
+#[test]
+fn a_connect_that_gets_no_answer_times_out_naming_the_address_and_the_timeout() {
+    let (_listener, _fillers, addr) = match black_hole() {
+        Ok(hole) => hole,
+        Err(reason) => {
+            eprintln!("skipped: cannot make an address that drops SYNs here: {reason}");
+            return;
+        }
+    };
+    let addr = addr.to_string();
+    let start = Instant::now();
+    let mut child = Command::new(client_bin())
+        .args(["--connect-timeout", "1", "--addr", &addr])
+        // stdin open and silent: the client must not wait for it.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn echo-client");
+    let stdin = child.stdin.take().unwrap();
+    let output = finish(child, Duration::from_secs(5));
+    let waited = start.elapsed();
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
+    assert_eq!(
+        output.stderr,
+        format!("echo-client: cannot connect to {addr}: no answer within 1 s\n")
+    );
+    assert!(
+        waited >= Duration::from_millis(950),
+        "gave up after {waited:?}, before the timeout"
+    );
+    assert!(output.stdout.is_empty());
+
+    // The load mode times out the same way, and says so per connection.
+    let output = run(
+        Command::new(client_bin())
+            .args(["bench", "--connect-timeout", "1", "--addr", &addr])
+            .args(["--conns", "1", "--duration", "1"])
+            .stdin(Stdio::null()),
+        Duration::from_secs(5),
+    );
+    assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "connection 0: cannot connect to {addr}: no answer within 1 s"
+        )),
+        "{stdout}"
+    );
 }

@@ -101,11 +101,100 @@ fn a_server_that_closes_early_is_an_error() {
     assert!(stdout.contains("errors: 1"), "{stdout}");
 }
 
+/// Runs `echo-client bench` with `args` (no server needed: the options
+/// are refused before any connect).
+fn bench_args(args: &[&str]) -> tests::Output {
+    let mut command = Command::new(client_bin());
+    command.args(["bench", "--addr", "127.0.0.1:9"]).args(args);
+    run(&mut command, WATCHDOG)
+}
+
 #[test]
-fn zero_connections_is_a_clear_error() {
+fn every_option_out_of_its_bounds_is_a_usage_error_naming_it() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--conns", "0"], "--conns"),
+        (&["--conns", "50001"], "--conns"),
+        (&["--size", "0"], "--size"),
+        (&["--size", "1000000000000"], "--size"),
+        (&["--depth", "0"], "--depth"),
+        (&["--depth", "1000000000000"], "--depth"),
+        (&["--duration", "0"], "--duration"),
+        (&["--duration", "1e19"], "--duration"),
+        (&["--duration=-1"], "--duration"),
+        (&["--duration", "nan"], "--duration"),
+        (&["--connect-timeout", "0"], "--connect-timeout"),
+        (&["--connect-timeout", "3601"], "--connect-timeout"),
+        // Each within its bound, but 160 GiB in flight together.
+        (
+            &["--conns", "10000", "--depth", "16", "--size", "1048576"],
+            "--conns × --depth × --size",
+        ),
+        (&["--churn", "--depth", "2"], "--depth"),
+    ];
+    for (args, option) in cases {
+        let output = bench_args(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", output.stderr);
+        assert!(
+            output.stderr.contains(option),
+            "{args:?}: the message names {option}: {}",
+            output.stderr
+        );
+        assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn the_largest_values_are_accepted() {
+    // At the bounds the options are taken (the run then fails to connect
+    // to a port nobody listens on, with exit status 1, not 2).
+    let addr = tests::closed_port().to_string();
+    let mut command = Command::new(client_bin());
+    command.args([
+        "bench", "--addr", &addr, "--conns", "1", "--size", "16777216",
+    ]);
+    command.args(["--depth", "64", "--duration", "0.2"]);
+    let output = run(&mut command, WATCHDOG);
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("cannot connect"), "{stdout}");
+}
+
+#[test]
+fn churn_echoes_on_a_new_connection_each_time() {
     let server = start_server(&["--quiet"]);
-    let output = bench(server.addr(), &["--conns", "0"]);
-    assert!(!output.status.success());
-    let stderr = output.stderr.clone();
-    assert!(stderr.contains("must be at least 1"), "{stderr}");
+    let output = bench(server.addr(), &["--churn", "--conns", "4", "--size", "64"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", output.stderr);
+    assert!(
+        stdout.contains("each message on a new connection"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("errors: 0"), "{stdout}");
+    let messages: u64 = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(messages > 4, "{stdout}");
+    // Every message was its own connection: the server counted them.
+    let mut server = server;
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(WATCHDOG).code(), Some(0));
+    let deadline = std::time::Instant::now() + WATCHDOG;
+    while !server.stdout().contains("served") && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    let summary = server.stdout();
+    let served: u64 = summary
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary: {summary:?}"));
+    assert_eq!(served, messages, "{summary}");
+}
+
+#[test]
+fn churn_reports_a_corrupted_echo() {
+    let addr = corrupting_server();
+    let output = bench(addr, &["--churn", "--conns", "1", "--size", "200"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stdout.contains("the echo differs"), "{stdout}");
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use std::process::Command;
 
 use tests::{
-    assert_same_bytes, cpu_time, pseudo_random_bytes, server_bin, start_server,
+    assert_same_bytes, cpu_time, pseudo_random_bytes, push_until_blocked, server_bin, start_server,
     start_server_command, Server, WATCHDOG,
 };
 
@@ -63,35 +63,6 @@ fn set_linger_zero(stream: &TcpStream) {
         "setsockopt SO_LINGER: {}",
         io::Error::last_os_error()
     );
-}
-
-/// Writes as much of `chunk` (repeatedly) as a nonblocking `stream` takes,
-/// up to `limit` bytes, until no progress has been made for `idle`, or the
-/// watchdog ends. Returns the number of bytes written.
-fn push_until_blocked(stream: &TcpStream, chunk: &[u8], limit: usize, idle: Duration) -> usize {
-    stream.set_nonblocking(true).unwrap();
-    let mut writer = stream;
-    let deadline = Instant::now() + WATCHDOG;
-    let mut last_progress = Instant::now();
-    let mut written = 0;
-    while written < limit && Instant::now() < deadline {
-        let len = chunk.len().min(limit - written);
-        match writer.write(&chunk[..len]) {
-            Ok(n) => {
-                written += n;
-                last_progress = Instant::now();
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if last_progress.elapsed() >= idle {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(2));
-            }
-            Err(e) => panic!("writing to echo-server failed after {written} bytes: {e}"),
-        }
-    }
-    stream.set_nonblocking(false).unwrap();
-    written
 }
 
 #[test]

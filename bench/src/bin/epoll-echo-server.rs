@@ -4,7 +4,7 @@
 //! few branches stand between the kernel and the bytes.
 //!
 //! ```text
-//! epoll-echo-server [--addr HOST:PORT] [--quiet]
+//! epoll-echo-server [--addr HOST:PORT] [--quiet] [--nodelay]
 //! ```
 //!
 //! Prints `listening on <addr>` first on stdout, like the other servers.
@@ -55,6 +55,7 @@ fn accept_all(
     listener: &TcpListener,
     conns: &mut Vec<Option<Connection>>,
     quiet: bool,
+    nodelay: bool,
 ) {
     loop {
         // SAFETY: the listener fd is open; null address pointers ask for
@@ -76,6 +77,20 @@ fn accept_all(
         }
         // SAFETY: accept4 just returned this fd, and nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if nodelay {
+            let on: libc::c_int = 1;
+            // SAFETY: the fd is an open TCP socket; the pointer and length
+            // describe `on`, live for the call. A failure leaves Nagle on.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
         let raw = fd.as_raw_fd();
         if watch(epoll, raw, raw as u64).is_ok() {
             let index = raw as usize;
@@ -146,7 +161,7 @@ fn write_out(fd: RawFd, data: &[u8]) -> io::Result<usize> {
 }
 
 /// Serves forever (or until an epoll error).
-fn serve(listener: TcpListener, quiet: bool) -> io::Result<()> {
+fn serve(listener: TcpListener, quiet: bool, nodelay: bool) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     // SAFETY: plain syscall; the result is checked before use.
     let epoll = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as isize)?;
@@ -175,7 +190,7 @@ fn serve(listener: TcpListener, quiet: bool) -> io::Result<()> {
         for event in &events[..ready] {
             let token = event.u64;
             if token == LISTENER {
-                accept_all(epoll.as_raw_fd(), &listener, &mut conns, quiet);
+                accept_all(epoll.as_raw_fd(), &listener, &mut conns, quiet, nodelay);
                 continue;
             }
             let read_closed =
@@ -210,7 +225,7 @@ fn main() -> ExitCode {
         }
     }
     let _ = io::stdout().flush();
-    match serve(listener, args.quiet) {
+    match serve(listener, args.quiet, args.nodelay) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("epoll-echo-server: {e}");

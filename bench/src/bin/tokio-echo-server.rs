@@ -3,7 +3,7 @@
 //! echoes every connection's bytes back, like `echo-server`.
 //!
 //! ```text
-//! tokio-echo-server [--addr HOST:PORT] [--quiet]
+//! tokio-echo-server [--addr HOST:PORT] [--quiet] [--nodelay]
 //! ```
 //!
 //! Prints `listening on <addr>` first on stdout (scripts read the port from
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
-        bench::tokio_echo::serve(listener, args.quiet)
+        bench::tokio_echo::serve(listener, args.quiet, args.nodelay)
             .await
             .map_err(|e| format!("the listener failed: {e}"))
     });
