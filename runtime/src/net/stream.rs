@@ -267,11 +267,13 @@ impl TcpStream {
     }
 
     /// Polls for read readiness; see [`readable`](TcpStream::readable).
+    #[inline]
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
 
     /// Polls for write readiness; see [`writable`](TcpStream::writable).
+    #[inline]
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
@@ -282,6 +284,7 @@ impl TcpStream {
     /// proves the socket drained). Once the stream's runtime was dropped,
     /// an error says so instead of `WouldBlock`: no readiness will be
     /// reported again.
+    #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io
             .try_stream_io(Direction::Read, buf.len(), |mut io| io.read(buf))
@@ -290,6 +293,7 @@ impl TcpStream {
     /// Writes once without waiting: `WouldBlock` if the send buffer is
     /// (known to be) full, or instead an error once the stream's runtime
     /// was dropped.
+    #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io
             .try_stream_io(Direction::Write, buf.len(), |mut io| io.write(buf))
