@@ -103,11 +103,13 @@
 mod blocking;
 mod coop;
 mod executor;
+mod macros;
 mod reactor;
 mod slab;
 mod sys;
 mod trace;
 
+pub mod future;
 pub mod io;
 pub mod net;
 pub mod signal;
@@ -121,3 +123,6 @@ pub use executor::{
 };
 pub use task::spawn;
 pub use trace::Histogram;
+
+#[doc(hidden)]
+pub use macros::__private;
