@@ -154,10 +154,10 @@ macro_rules! __join_internal {
         let mut __first: u32 = 0;
         ::core::future::poll_fn(|__cx: &mut ::core::task::Context<'_>| {
             let __start = __first;
-            __first = (__first + 1) % __COUNT;
+            __first = $crate::__private::nth_after(__first, 1, __COUNT);
             let mut __all_done = true;
             for __offset in 0..__COUNT {
-                match (__start + __offset) % __COUNT {
+                match $crate::__private::nth_after(__start, __offset, __COUNT) {
                     $(
                         $i => {
                             if __futures.$i.as_mut().poll_done(__cx).is_pending() {

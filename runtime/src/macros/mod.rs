@@ -24,4 +24,13 @@ pub mod __private {
     pub fn random_below(n: u32) -> u32 {
         super::rng::below(n)
     }
+
+    /// The index `offset` places after `start`, going round `0..count`:
+    /// the order in which the macros visit their futures. A function
+    /// rather than an inline `%`, which would be `% 1` for one future and
+    /// trip clippy's `modulo_one` in the user's crate.
+    #[inline]
+    pub fn nth_after(start: u32, offset: u32, count: u32) -> u32 {
+        (start + offset) % count
+    }
 }

@@ -337,7 +337,7 @@ macro_rules! __select_internal {
                 };
                 let mut __pending = false;
                 for __offset in 0..__BRANCHES {
-                    match (__start + __offset) % __BRANCHES {
+                    match $crate::__private::nth_after(__start, __offset, __BRANCHES) {
                         $(
                             $i => {
                                 let __mask: u64 = 1 << $i;
@@ -348,7 +348,10 @@ macro_rules! __select_internal {
                                     __futures.$i.as_mut(),
                                     __cx,
                                 );
-                                let ::core::task::Poll::Ready(__value) = __poll else {
+                                // `mut`: a `ref mut` binding borrows it
+                                // mutably.
+                                #[allow(unused_mut)]
+                                let ::core::task::Poll::Ready(mut __value) = __poll else {
                                     __pending = true;
                                     continue;
                                 };
