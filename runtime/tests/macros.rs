@@ -5,6 +5,7 @@
 use std::error::Error;
 use std::time::Duration;
 
+use runtime::sync::oneshot;
 use runtime::time::{sleep, Instant};
 
 /// A test body runs on a runtime: it can spawn and await.
@@ -15,12 +16,23 @@ async fn a_test_runs_on_a_runtime() {
     assert!(runtime::Handle::try_current().is_ok());
 }
 
-/// `start_paused = true`: an hour of virtual time passes at once.
+/// `start_paused = true`: an hour of virtual time passes at once (and if
+/// the clock were not paused, a real-time alarm from another thread would
+/// end the test after 5 s instead of an hour).
 #[runtime::test(start_paused = true)]
 async fn start_paused_sleeps_an_hour_quickly() {
+    let (alarm_tx, alarm) = oneshot::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(5));
+        let _ = alarm_tx.send(());
+    });
     let wall = std::time::Instant::now();
     let start = Instant::now();
-    sleep(Duration::from_secs(3600)).await;
+    runtime::select! {
+        biased;
+        () = sleep(Duration::from_secs(3600)) => {}
+        _ = alarm => panic!("an hour of virtual time took 5 s of real time: is the clock paused?"),
+    }
     assert_eq!(start.elapsed(), Duration::from_secs(3600));
     assert!(
         wall.elapsed() < Duration::from_secs(1),
