@@ -24,6 +24,12 @@
 //! (channels and `Notify`, usable from other threads), and [`signal`]
 //! (Ctrl-C and other signals as futures).
 //!
+//! Waiting on several futures at once reads as it does with tokio:
+//! [`select!`] (the first to finish wins, the others are dropped),
+//! [`join!`] and [`try_join!`] (all of them, on this task), and for two
+//! futures [`future::or`] and [`future::race`]. `#[runtime::main]` and
+//! `#[runtime::test]` run an `async fn` on a new runtime.
+//!
 //! Everything runs on one thread, so futures need not be `Send`; wakers are
 //! `Send + Sync` and may be fired from any thread, which rings an eventfd to
 //! interrupt `epoll_wait`.

@@ -93,10 +93,18 @@ fn precondition_disables_a_branch() {
     runtime::block_on(async {
         let log = Log::new();
         let order = Log::new();
+        let condition = |name, value| {
+            order.mark(name);
+            value
+        };
+        let future = |name, id| {
+            order.mark(name);
+            probe::ready(&log, id, id)
+        };
         let winner = runtime::select! {
             biased;
-            v = { order.mark("future 0"); probe::ready(&log, 0, 0) }, if { order.mark("condition 0"); false } => v,
-            v = { order.mark("future 1"); probe::ready(&log, 1, 1) }, if { order.mark("condition 1"); true } => v,
+            v = future("future 0", 0), if condition("condition 0", false) => v,
+            v = future("future 1", 1), if condition("condition 1", true) => v,
         };
         assert_eq!(winner, 1);
         assert_eq!(log.polls_of(0), 0, "a disabled branch was polled");
@@ -125,7 +133,7 @@ fn else_runs_when_every_precondition_is_false() {
             v = probe::ready(&log, 0, "zero"), if enabled => v,
             v = probe::ready(&log, 1, "one"), if enabled => v,
             else => {
-                assert!(log.dropped(0) && log.dropped(1), "else ran before the futures were dropped");
+                assert!(log.dropped(0) && log.dropped(1), "else ran before the drops");
                 "else"
             }
         };
@@ -391,45 +399,39 @@ fn waits_for_a_wake_up() {
     });
 }
 
-/// Writes out a `select!` with one branch per literal given, where only
-/// the branches listed after `enabled` may win.
-macro_rules! select_over {
-    ($($i:literal)*; enabled $on:tt) => {
+/// A `select!` of 64 always-ready branches, `v = ready(i), if
+/// enabled(i) => v` for `i` in `0..64`.
+macro_rules! select_64 {
+    ($enabled:expr) => {
+        select_64!(@branches $enabled;
+            0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+            32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60
+            61 62 63
+        )
+    };
+    (@branches $enabled:expr; $($i:literal)*) => {
         runtime::select! {
-            $(v = ready($i), if $on.contains(&$i) => v,)*
+            $(v = ready($i), if $enabled($i) => v,)*
         }
     };
 }
 
-/// 64 branches, tokio's limit: the last one's bit and index work.
+/// 64 branches, tokio's limit: the last one's bit and index work, and
+/// every branch can win.
 #[test]
 fn sixty_four_branches() {
     runtime::block_on(async {
-        let v: u32 = select_over!(
-            0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
-            32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60
-            61 62 63; enabled [63]
-        );
-        assert_eq!(v, 63);
+        let only_last = |i: usize| i == 63;
+        assert_eq!(select_64!(only_last), 63);
 
         let mut seen = [false; 64];
         for _ in 0..2_000 {
-            let v: usize = select_over!(
-                0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30
-                31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58
-                59 60 61 62 63; enabled [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
-                19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-                41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
-                63]
-            );
-            seen[v] = true;
+            let all = |_: usize| true;
+            seen[select_64!(all)] = true;
         }
         // Expected ~31 wins each; missing one has odds of about 1e-12.
-        assert!(
-            seen.iter().all(|&s| s),
-            "never won: {:?}",
-            (0..64).filter(|&i| !seen[i]).collect::<Vec<_>>()
-        );
+        let never: Vec<usize> = (0..64).filter(|&i| !seen[i]).collect();
+        assert!(never.is_empty(), "never won: {never:?}");
     });
 }
 

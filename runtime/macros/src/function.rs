@@ -50,9 +50,9 @@ impl Function {
         let mut attrs = TokenStream::new();
         while matches!(tokens.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
             let hash = tokens.next().expect("peeked");
-            let Some(TokenTree::Group(group)) = tokens.next_if(
-                |tree| matches!(tree, TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket),
-            ) else {
+            let Some(TokenTree::Group(group)) =
+                tokens.next_if(|tree| is_group(tree, Delimiter::Bracket))
+            else {
                 return Err(Error::new(hash.span(), "expected an attribute after `#`"));
             };
             if kind == Kind::Test && is_plain_test(&group) {
@@ -69,9 +69,7 @@ impl Function {
         let mut vis = TokenStream::new();
         if let Some(pub_token) = tokens.next_if(|tree| is_ident(tree, "pub")) {
             vis.extend([pub_token]);
-            if let Some(scope) = tokens.next_if(
-                |tree| matches!(tree, TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis),
-            ) {
+            if let Some(scope) = tokens.next_if(|tree| is_group(tree, Delimiter::Parenthesis)) {
                 vis.extend([scope]);
             }
         }
@@ -157,6 +155,11 @@ impl Function {
 /// Whether `tree` is the identifier `word`.
 fn is_ident(tree: &TokenTree, word: &str) -> bool {
     matches!(tree, TokenTree::Ident(ident) if ident.to_string() == word)
+}
+
+/// Whether `tree` is a group in `delimiter`s.
+fn is_group(tree: &TokenTree, delimiter: Delimiter) -> bool {
+    matches!(tree, TokenTree::Group(group) if group.delimiter() == delimiter)
 }
 
 /// Whether `tree` may stand among a function's qualifiers: `const`,

@@ -20,8 +20,9 @@
 /// `join!()` is `()`. It may be used only inside an `async` function or
 /// block.
 ///
-/// To stop at the first error, use [`try_join!`]; to run the futures on
-/// other tasks, [`spawn`](crate::spawn) them and join the handles.
+/// To stop at the first error, use [`try_join!`](crate::try_join!); to
+/// run the futures on other tasks, [`spawn`](crate::spawn) them and join
+/// the handles.
 ///
 /// # Cancel safety
 ///
@@ -60,17 +61,18 @@ macro_rules! join {
 /// one fails: `Ok` with a tuple of the values, in the order of the
 /// arguments, or the first `Err`.
 ///
-/// As [`join!`], the futures run concurrently on the current task, pinned
-/// in place, with the polling order rotating fairly. The first future to
-/// finish with an `Err` ends the `try_join!` at once: the other futures
-/// are dropped unfinished, and the values of those that succeeded with
-/// them. Every future must have the same error type (convert with
+/// As with [`join!`](crate::join!), the futures run concurrently on the
+/// current task, pinned in place, with the polling order rotating
+/// fairly. The first future to finish with an `Err` ends the `try_join!`
+/// at once: the other futures are dropped unfinished, and the values of
+/// those that succeeded with them. Every future must have the same error type (convert with
 /// `map_err` or an `async` block with `?` otherwise). `try_join!()` is
 /// `Ok(())`. It may be used only inside an `async` function or block.
 ///
 /// # Cancel safety
 ///
-/// As [`join!`]'s: dropping it drops every future not yet finished.
+/// As [`join!`](crate::join!)'s: dropping it drops every future not yet
+/// finished.
 ///
 /// # Examples
 ///
@@ -97,7 +99,7 @@ macro_rules! try_join {
     };
 }
 
-/// The machinery of [`join!`] and [`try_join!`]; see `macros/join.rs`.
+/// The machinery of `join!` and `try_join!`; see `macros/join.rs`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __join_internal {

@@ -189,7 +189,7 @@ macro_rules! select {
     };
 }
 
-/// The machinery of [`select!`]; see `macros/select.rs` for how it works.
+/// The machinery of `select!`; see `macros/select.rs` for how it works.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_internal {
