@@ -24,6 +24,12 @@
 //! (channels and `Notify`, usable from other threads), and [`signal`]
 //! (Ctrl-C and other signals as futures).
 //!
+//! Waiting on several futures at once reads as it does with tokio:
+//! [`select!`] (the first to finish wins, the others are dropped),
+//! [`join!`] and [`try_join!`] (all of them, on this task), and for two
+//! futures [`future::or`] and [`future::race`]. `#[runtime::main]` and
+//! `#[runtime::test]` run an `async fn` on a new runtime.
+//!
 //! Everything runs on one thread, so futures need not be `Send`; wakers are
 //! `Send + Sync` and may be fired from any thread, which rings an eventfd to
 //! interrupt `epoll_wait`.
@@ -103,11 +109,13 @@
 mod blocking;
 mod coop;
 mod executor;
+mod macros;
 mod reactor;
 mod slab;
 mod sys;
 mod trace;
 
+pub mod future;
 pub mod io;
 pub mod net;
 pub mod signal;
@@ -121,3 +129,103 @@ pub use executor::{
 };
 pub use task::spawn;
 pub use trace::Histogram;
+
+#[doc(hidden)]
+pub use macros::__private;
+
+/// Runs `async fn main` on a new [`Runtime`]: the attribute turns it into
+/// a plain `fn main` that builds the runtime and blocks on the body.
+///
+/// ```text
+/// #[runtime::main]                     fn main() -> R {
+/// async fn main() -> R {         =>        runtime::Runtime::new()
+///     body                                     .expect("...")
+/// }                                            .block_on(async { body })
+///                                      }
+/// ```
+///
+/// The function may return anything `main` may, such as
+/// `std::io::Result<()>`, and use `?`. It may have any name (to run an
+/// `async fn` from a plain one) but no parameters or generics.
+///
+/// `flavor = "current_thread"` is accepted and changes nothing, so that a
+/// tokio program's attribute ports unchanged: every runtime here runs on
+/// one thread. `crate = "path"` names the runtime crate where it is not
+/// `::runtime` (a renamed dependency). Anything else, or an `fn` that is
+/// not `async`, is a compile error pointing at the offending tokens.
+///
+/// Needs the `macros` feature (on by default).
+///
+/// # Panics
+///
+/// If the runtime cannot be built (no file descriptors left, say).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+/// use runtime::net::{TcpListener, TcpStream};
+///
+/// #[runtime::main]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok(())
+/// }
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use runtime_macros::main;
+
+/// Runs an `async fn` test on a new [`Runtime`]: the attribute adds
+/// `#[test]` and turns the function into a plain one that builds the
+/// runtime and blocks on the body.
+///
+/// Each test gets a runtime of its own, dropped when the test ends. The
+/// function may return `()` or a `Result`, as a `#[test]` may, and other
+/// attributes (`#[ignore]`, `#[should_panic]`) stay; writing `#[test]`
+/// as well is an error.
+///
+/// `#[runtime::test(start_paused = true)]` starts the runtime with its
+/// clock paused (see [`time::pause`]): time moves only when the test
+/// [`advance`](time::advance)s it or when every task is waiting on a
+/// timer, and then at once, so a test of minutes of timeouts runs in
+/// microseconds. As for [`main`], `flavor = "current_thread"` and
+/// `crate = "path"` are accepted, and anything else is a compile error.
+///
+/// Needs the `macros` feature (on by default).
+///
+/// # Panics
+///
+/// If the runtime cannot be built, or if the test does.
+///
+/// # Examples
+///
+/// ```
+/// # // rustdoc builds examples without `--test`, which drops `#[test]`
+/// # // functions after the attribute expanded them: this checks the
+/// # // attribute accepts them; runtime/tests/macros.rs runs such tests.
+/// #[runtime::test]
+/// async fn spawned_task_answers() {
+///     let answer = runtime::spawn(async { 6 * 7 }).await.unwrap();
+///     assert_eq!(answer, 42);
+/// }
+///
+/// #[runtime::test(start_paused = true)]
+/// async fn an_hour_in_no_time() {
+///     use std::time::Duration;
+///     use runtime::time::{sleep, Instant};
+///
+///     let start = Instant::now();
+///     sleep(Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+/// }
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use runtime_macros::test;

@@ -1,0 +1,2 @@
+#[runtime_macros::main]
+async fn main<T>() {}

@@ -1,0 +1,2 @@
+#[runtime_macros::main(start_paused = true)]
+async fn main() {}

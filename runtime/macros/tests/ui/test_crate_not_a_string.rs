@@ -1,0 +1,4 @@
+#[runtime_macros::test(crate = runtime)]
+async fn elsewhere() {}
+
+fn main() {}

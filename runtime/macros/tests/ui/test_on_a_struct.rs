@@ -1,0 +1,4 @@
+#[runtime_macros::test]
+struct NotAFunction;
+
+fn main() {}

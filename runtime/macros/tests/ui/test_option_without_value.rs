@@ -1,0 +1,4 @@
+#[runtime_macros::test(start_paused)]
+async fn paused() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[runtime_macros::test(start_paused = true flavor = "current_thread")]
+async fn paused() {}
+
+fn main() {}

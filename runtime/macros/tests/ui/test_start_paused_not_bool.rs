@@ -1,0 +1,4 @@
+#[runtime_macros::test(start_paused = "yes")]
+async fn paused() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[runtime_macros::test(start_paused = true, start_paused = false)]
+async fn paused() {}
+
+fn main() {}

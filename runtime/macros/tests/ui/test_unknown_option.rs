@@ -1,0 +1,4 @@
+#[runtime_macros::test(start_pasued = true)]
+async fn paused() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[runtime_macros::test]
+#[test]
+async fn twice() {}
+
+fn main() {}
