@@ -25,12 +25,11 @@ pub mod load;
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::{poll_fn, Future};
+
 use std::io::{self, Write};
 use std::net::Shutdown;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
@@ -152,20 +151,20 @@ pub async fn run(addr: &str, mode: Mode, connect_timeout: Duration) -> Result<()
     // At a terminal the line editor turns Ctrl-C into `Interrupted` itself;
     // a SIGINT (piped input, or between two lines) ends the client the same
     // way, so the terminal guard runs and the exit status is 130.
-    let mut ctrl_c = Some(runtime::signal::ctrl_c());
     let mut client = pin!(connect_and_echo(addr, mode, connect_timeout));
-    poll_fn(|cx| {
-        if let Some(signal) = &mut ctrl_c {
-            match Pin::new(signal).poll(cx) {
-                Poll::Ready(Ok(())) => return Poll::Ready(Err(ClientError::Interrupted)),
+    let mut ctrl_c = pin!(runtime::signal::ctrl_c());
+    let mut watching = true;
+    loop {
+        runtime::select! {
+            biased;
+            signal = ctrl_c.as_mut(), if watching => match signal {
+                Ok(()) => return Err(ClientError::Interrupted),
                 // Cannot watch for SIGINT: it keeps its default action.
-                Poll::Ready(Err(_)) => ctrl_c = None,
-                Poll::Pending => {}
-            }
+                Err(_) => watching = false,
+            },
+            result = client.as_mut() => return result,
         }
-        client.as_mut().poll(cx)
-    })
-    .await
+    }
 }
 
 /// The client proper: everything [`run`] does but watching for Ctrl-C.
@@ -200,15 +199,13 @@ async fn connect_and_echo(
     // Wait for whichever ends first: the input or the echoes.
     let input_done = Cell::new(false);
     let mut echoes = pin!(print_echoes(&stream, &mut output, &input_done));
-    let first = poll_fn(|cx| {
-        if let Poll::Ready(sent) = Pin::new(&mut sender).poll(cx) {
-            return Poll::Ready(First::Input(
-                sent.unwrap_or_else(|e| Err(ClientError::Connection(e.into()))),
-            ));
+    let first = runtime::select! {
+        biased;
+        sent = &mut sender => {
+            First::Input(sent.unwrap_or_else(|e| Err(ClientError::Connection(e.into()))))
         }
-        echoes.as_mut().poll(cx).map(First::Echoes)
-    })
-    .await;
+        printed = echoes.as_mut() => First::Echoes(printed),
+    };
     match first {
         // Ctrl-C, a stdin error, or a failed send: stop now.
         First::Input(Err(e)) => Err(e),

@@ -8,13 +8,13 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runtime::net::{AcceptFailure, TcpListener, TcpStream};
 use runtime::signal::{signal, Signal, SignalKind};
 use runtime::sync::Notify;
 use runtime::task::JoinHandle;
+use runtime::time::Instant;
 
 use crate::{idle, BufferPool, Config, Connection, EchoState, Fate, BUFFER_SIZE, LINGER};
 
@@ -166,15 +166,11 @@ impl Server {
     ///
     /// Only if the listener itself is broken (for example, not listening).
     pub async fn serve_until(&self, stop: impl Future<Output = ()>) -> io::Result<()> {
-        let mut stop = pin!(stop);
-        let mut accepting = pin!(self.accept_loop());
-        poll_fn(|cx| {
-            if stop.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(()));
-            }
-            accepting.as_mut().poll(cx)
-        })
-        .await
+        runtime::select! {
+            biased;
+            () = stop => Ok(()),
+            result = self.accept_loop() => result,
+        }
     }
 
     /// Accepts forever.
@@ -341,21 +337,13 @@ impl Connections {
     /// `force` completes.
     ///
     /// Cancel safety: cancel-safe.
-    async fn until_closed(&self, limit: Duration, mut force: Pin<&mut impl Future>) -> Until {
-        let mut closed = pin!(self.below(1));
-        let mut time_up = pin!(runtime::time::sleep(limit));
-        poll_fn(|cx| {
-            if closed.as_mut().poll(cx).is_ready() {
-                Poll::Ready(Until::Closed)
-            } else if force.as_mut().poll(cx).is_ready() {
-                Poll::Ready(Until::Forced)
-            } else if time_up.as_mut().poll(cx).is_ready() {
-                Poll::Ready(Until::TimeUp)
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+    async fn until_closed(&self, limit: Duration, force: Pin<&mut impl Future>) -> Until {
+        runtime::select! {
+            biased;
+            () = self.below(1) => Until::Closed,
+            _ = force => Until::Forced,
+            () = runtime::time::sleep(limit) => Until::TimeUp,
+        }
     }
 
     /// Runs `f` on every open connection; returns how many there are.
@@ -504,14 +492,12 @@ impl StopSignals {
     ///
     /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
     async fn next(&mut self) {
-        poll_fn(|cx| {
-            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await
+        // Either signal, whatever it yields (`None` once the runtime is
+        // gone, which also means stop).
+        runtime::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 

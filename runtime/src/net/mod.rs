@@ -18,3 +18,10 @@ pub use listener::{AcceptFailure, Incoming, TcpListener};
 pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
+
+/// TCP's helper types, where tokio keeps them (`tokio::net::tcp`): the
+/// halves [`TcpStream::split`] and [`TcpStream::into_split`] return. They
+/// are also re-exported from [`runtime::net`](crate::net) itself.
+pub mod tcp {
+    pub use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+}
