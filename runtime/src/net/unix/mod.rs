@@ -101,6 +101,18 @@ fn socket_addr(path: &Path) -> io::Result<SocketAddr> {
     })
 }
 
+/// `addr` for a message: its path, `@name` for an abstract name (as `ss`
+/// shows them), or `(unnamed)`.
+fn describe(addr: &SocketAddr) -> String {
+    if let Some(path) = addr.as_pathname() {
+        path.display().to_string()
+    } else if let Some(name) = addr.as_abstract_name() {
+        format!("@{}", String::from_utf8_lossy(name))
+    } else {
+        "(unnamed)".to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +132,17 @@ mod tests {
         let err = socket_addr(Path::new(&long)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("xxxx"), "{err}");
+    }
+
+    #[test]
+    fn addresses_are_described_as_ss_shows_them() {
+        assert_eq!(
+            describe(&socket_addr(Path::new("/run/a.sock")).unwrap()),
+            "/run/a.sock"
+        );
+        assert_eq!(
+            describe(&socket_addr(Path::new("\0name")).unwrap()),
+            "@name"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::future::poll_fn;
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::{socket_addr, SocketAddr, UCred};
+use super::{describe, socket_addr, SocketAddr, UCred};
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Reactor, Registration};
@@ -122,8 +122,9 @@ impl UnixStream {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!(
-                    "cannot connect to {addr:?}: the listener's backlog is full \
-                     (it does not accept fast enough); try again later"
+                    "cannot connect to {}: the listener's backlog is full \
+                     (it does not accept fast enough); try again later",
+                    describe(addr)
                 ),
             )),
             Err(e) => Err(e),
