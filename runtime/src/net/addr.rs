@@ -182,13 +182,10 @@ pub(crate) fn resolve(addr: &(impl ToSocketAddrs + ?Sized)) -> Resolve {
     }
 }
 
-/// The first address `addr` names: at once and without allocating when it
-/// is an address already, else resolved as [`resolve`] does.
-pub(crate) async fn resolve_first(addr: &(impl ToSocketAddrs + ?Sized)) -> io::Result<SocketAddr> {
-    match addr.to_single() {
-        Some(addr) => Ok(addr),
-        None => Ok(resolve(addr).await?[0]),
-    }
+/// The one address `addr` is, when it is one already: found at once and
+/// without allocating (the hot path of `send_to`); `None` for a name.
+pub(crate) fn single_address(addr: &(impl ToSocketAddrs + ?Sized)) -> Option<SocketAddr> {
+    addr.to_single()
 }
 
 /// `addrs`, or an error that says the address named nothing.

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::addr::{resolve, resolve_first};
+use super::addr::{resolve, single_address};
 use super::ToSocketAddrs;
 use crate::executor::context;
 use crate::reactor::{Direction, Reactor, Registration};
@@ -409,6 +409,7 @@ impl UdpSocket {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[inline]
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
     }
@@ -489,6 +490,7 @@ impl UdpSocket {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[inline]
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
     }
@@ -545,7 +547,10 @@ impl UdpSocket {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve_first(&target).await?;
+        let target = match single_address(&target) {
+            Some(target) => target,
+            None => resolve(&target).await?[0],
+        };
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
@@ -568,6 +573,7 @@ impl UdpSocket {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[inline]
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -657,6 +663,7 @@ impl UdpSocket {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[inline]
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -740,6 +747,7 @@ impl UdpSocket {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[inline]
     pub fn poll_peek_from(
         &self,
         cx: &mut Context<'_>,
