@@ -251,7 +251,7 @@ fn seq_of(message: &[u8]) -> u64 {
 
 /// Checks the arguments every load shares.
 fn check_load(conns: usize, size: usize) -> io::Result<()> {
-    if conns == 0 || size < MIN_SIZE || size > 60 * 1024 {
+    if conns == 0 || !(MIN_SIZE..=60 * 1024).contains(&size) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("need at least 1 connection and {MIN_SIZE}..=61440 bytes per message"),
