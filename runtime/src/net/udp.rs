@@ -807,6 +807,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(!socket.broadcast()?, "off by default");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
         Ok(socket::option(self.as_fd(), SocketOption::Broadcast)? != 0)
     }
@@ -839,6 +850,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(socket.ttl()? > 0);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(socket::option(self.as_fd(), SocketOption::Ttl)? as u32)
     }
@@ -872,6 +894,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(socket.multicast_loop_v4()?, "on by default");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
         Ok(socket::option(self.as_fd(), SocketOption::MulticastLoopV4)? != 0)
     }
@@ -906,6 +939,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_eq!(socket.multicast_ttl_v4()?, 1, "the local network by default");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
         Ok(socket::option(self.as_fd(), SocketOption::MulticastTtlV4)? as u32)
     }
@@ -938,6 +982,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("[::1]:0").await?;
+    ///     assert!(socket.multicast_loop_v6()?, "on by default");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn multicast_loop_v6(&self) -> io::Result<bool> {
         Ok(socket::option(self.as_fd(), SocketOption::MulticastLoopV6)? != 0)
     }
@@ -979,6 +1034,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `AddrNotAvailable` if the group was not joined on that interface.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let group = std::net::Ipv4Addr::new(239, 255, 0, 2);
+    ///     // Never joined: the kernel says so.
+    ///     assert!(socket.leave_multicast_v4(group, std::net::Ipv4Addr::UNSPECIFIED).is_err());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
         socket::multicast_v4(self.as_fd(), Membership::Leave, multiaddr, interface)
     }
@@ -1018,6 +1086,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// If the group was not joined on that interface.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("[::]:0").await?;
+    ///     let group: std::net::Ipv6Addr = "ff02::1:4".parse().unwrap();
+    ///     // Never joined: the kernel says so.
+    ///     assert!(socket.leave_multicast_v6(&group, 1).is_err());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         socket::multicast_v6(self.as_fd(), Membership::Leave, multiaddr, interface)
     }
@@ -1058,6 +1139,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(socket.recv_buffer_size()? > 0);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
         Ok(socket::option(self.as_fd(), SocketOption::RecvBuffer)? as u32)
     }
@@ -1069,6 +1161,18 @@ impl UdpSocket {
     ///
     /// `InvalidInput` for a size above `i32::MAX`, or what `setsockopt`
     /// says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     socket.set_send_buffer_size(16 * 1024)?;
+    ///     assert!(socket.send_buffer_size()? >= 16 * 1024);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
         let size = buffer_size(size)?;
         socket::set_option(self.as_fd(), SocketOption::SendBuffer, size)
@@ -1079,6 +1183,17 @@ impl UdpSocket {
     /// # Errors
     ///
     /// What `getsockopt` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(socket.send_buffer_size()? > 0);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send_buffer_size(&self) -> io::Result<u32> {
         Ok(socket::option(self.as_fd(), SocketOption::SendBuffer)? as u32)
     }

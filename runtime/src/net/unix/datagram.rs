@@ -383,6 +383,21 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`readable`](UnixDatagram::readable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixDatagram::pair()?;
+    ///     a.send(b"x").await?;
+    ///     poll_fn(|cx| b.poll_recv_ready(cx)).await?;
+    ///     assert_eq!(b.try_recv(&mut [0; 4])?, 1);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
@@ -392,6 +407,21 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`writable`](UnixDatagram::writable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixDatagram::pair()?;
+    ///     poll_fn(|cx| a.poll_send_ready(cx)).await?;
+    ///     assert_eq!(a.try_send(b"x")?, 1);
+    ///     assert_eq!(b.recv(&mut [0; 4]).await?, 1);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
@@ -420,6 +450,20 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`send`](UnixDatagram::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixDatagram::pair()?;
+    ///     assert_eq!(poll_fn(|cx| a.poll_send(cx, b"hi")).await?, 2);
+    ///     assert_eq!(b.recv(&mut [0; 4]).await?, 2);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
     }
@@ -460,6 +504,21 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`recv`](UnixDatagram::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixDatagram::pair()?;
+    ///     a.send(b"hi").await?;
+    ///     let mut buf = [0; 4];
+    ///     assert_eq!(poll_fn(|cx| b.poll_recv(cx, &mut buf)).await?, 2);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
     }
@@ -504,6 +563,22 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`send_to`](UnixDatagram::send_to).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let name = format!("\0runtime-doc-poll-send-to-{}", std::process::id());
+    ///     let server = runtime::net::UnixDatagram::bind(&name)?;
+    ///     let client = runtime::net::UnixDatagram::unbound()?;
+    ///     assert_eq!(poll_fn(|cx| client.poll_send_to(cx, b"hi", &name)).await?, 2);
+    ///     assert_eq!(server.recv(&mut [0; 4]).await?, 2);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -578,6 +653,22 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As [`recv_from`](UnixDatagram::recv_from).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixDatagram::pair()?;
+    ///     a.send(b"hi").await?;
+    ///     let mut buf = [0; 4];
+    ///     let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await?;
+    ///     assert_eq!((n, from.is_unnamed()), (2, true));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,

@@ -18,6 +18,23 @@ use super::{SocketAddr, UnixStream};
 use crate::io::{AsyncRead, AsyncWrite};
 
 /// The reading half of a borrowed [`UnixStream::split`].
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// runtime::block_on(async {
+///     let (mut a, mut b) = runtime::net::UnixStream::pair()?;
+///     b.write_all(b"r").await?;
+///     let (mut read, _write) = a.split();
+///     let mut buf = [0; 1];
+///     read.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"r");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a> {
     /// The stream.
@@ -25,6 +42,23 @@ pub struct ReadHalf<'a> {
 }
 
 /// The writing half of a borrowed [`UnixStream::split`].
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// runtime::block_on(async {
+///     let (mut a, mut b) = runtime::net::UnixStream::pair()?;
+///     let (_read, mut write) = a.split();
+///     write.write_all(b"w").await?;
+///     let mut buf = [0; 1];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"w");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a> {
     /// The stream.
@@ -43,6 +77,18 @@ impl<'a> ReadHalf<'a> {
     /// # Errors
     ///
     /// What `getpeername` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (mut a, _b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, _write) = a.split();
+    ///     assert!(read.peer_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
@@ -52,6 +98,18 @@ impl<'a> ReadHalf<'a> {
     /// # Errors
     ///
     /// What `getsockname` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (mut a, _b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, _write) = a.split();
+    ///     assert!(read.local_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }
@@ -63,6 +121,18 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// What `getpeername` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (mut a, _b) = runtime::net::UnixStream::pair()?;
+    ///     let (_read, write) = a.split();
+    ///     assert!(write.peer_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
@@ -72,6 +142,18 @@ impl WriteHalf<'_> {
     /// # Errors
     ///
     /// What `getsockname` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (mut a, _b) = runtime::net::UnixStream::pair()?;
+    ///     let (_read, write) = a.split();
+    ///     assert!(write.local_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }
@@ -192,11 +274,27 @@ impl OwnedReadHalf {
     }
 
     /// Waits until the stream may be readable; see
-    /// [`UnixStream::readable`].
+    /// [`UnixStream::readable`]. Cancel-safe: waiting consumes nothing.
     ///
     /// # Errors
     ///
     /// As [`UnixStream::readable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _ = write;
+    ///     b.writable().await?;
+    ///     b.try_write(b"x")?;
+    ///     read.readable().await?;
+    ///     assert_eq!(read.try_read(&mut [0; 4])?, 1);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.stream.readable().await
     }
@@ -206,6 +304,22 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// As [`UnixStream::try_read`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _ = write;
+    ///     assert_eq!(read.try_read(&mut [0; 4]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    ///     drop(b);
+    ///     read.readable().await?;
+    ///     assert_eq!(read.try_read(&mut [0; 4])?, 0, "EOF");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.try_read(buf)
     }
@@ -215,6 +329,19 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// What `getpeername` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _keep = (write, b);
+    ///     assert!(read.peer_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
@@ -224,6 +351,19 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// What `getsockname` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _keep = (write, b);
+    ///     assert!(read.local_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }
@@ -259,16 +399,45 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// [`ReuniteError`] if they come from different streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _ = b;
+    ///     let _a = write.reunite(read).expect("halves of one stream");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn reunite(self, other: OwnedReadHalf) -> Result<UnixStream, ReuniteError> {
         other.reunite(self)
     }
 
     /// Waits until the stream may be writable; see
-    /// [`UnixStream::writable`].
+    /// [`UnixStream::writable`]. Cancel-safe: waiting consumes nothing.
     ///
     /// # Errors
     ///
     /// As [`UnixStream::writable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _ = read;
+    ///     write.writable().await?;
+    ///     assert_eq!(write.try_write(b"x")?, 1);
+    ///     b.readable().await?;
+    ///     assert_eq!(b.try_read(&mut [0; 4])?, 1);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.stream.writable().await
     }
@@ -278,6 +447,20 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// As [`UnixStream::try_write`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _keep = (read, b);
+    ///     write.writable().await?;
+    ///     assert_eq!(write.try_write(b"x")?, 1);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.stream.try_write(buf)
     }
@@ -287,6 +470,19 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// What `getpeername` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _keep = (read, b);
+    ///     assert!(write.peer_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
@@ -296,6 +492,19 @@ impl OwnedWriteHalf {
     /// # Errors
     ///
     /// What `getsockname` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let (a, b) = runtime::net::UnixStream::pair()?;
+    ///     let (read, write) = a.into_split();
+    ///     let _keep = (read, b);
+    ///     assert!(write.local_addr()?.is_unnamed());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }

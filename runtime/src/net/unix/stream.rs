@@ -90,7 +90,8 @@ impl UnixStream {
     }
 
     /// Connects to `addr` (a path or an abstract name); see
-    /// [`connect`](UnixStream::connect).
+    /// [`connect`](UnixStream::connect). Cancel-safe: dropping the future
+    /// before it completes leaves no connection.
     ///
     /// # Errors
     ///

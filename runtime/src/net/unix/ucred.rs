@@ -3,14 +3,51 @@
 use crate::sys::unix_socket::PeerCred;
 
 /// A user id, as the kernel reports it (`uid_t`).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::unix::uid_t;
+///
+/// runtime::block_on(async {
+///     let (a, _b) = runtime::net::UnixStream::pair()?;
+///     let id: uid_t = a.peer_cred()?.uid();
+///     # let _ = id;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 #[allow(non_camel_case_types)]
 pub type uid_t = u32;
 
 /// A group id, as the kernel reports it (`gid_t`).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::unix::gid_t;
+///
+/// runtime::block_on(async {
+///     let (a, _b) = runtime::net::UnixStream::pair()?;
+///     let id: gid_t = a.peer_cred()?.gid();
+///     # let _ = id;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 #[allow(non_camel_case_types)]
 pub type gid_t = u32;
 
 /// A process id, as the kernel reports it (`pid_t`).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::unix::pid_t;
+///
+/// let me = std::process::id() as pid_t;
+/// assert!(me > 0);
+/// ```
 #[allow(non_camel_case_types)]
 pub type pid_t = i32;
 
