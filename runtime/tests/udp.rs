@@ -365,6 +365,18 @@ fn peek_from_does_not_consume() {
             socket.try_peek_from(&mut buf).unwrap_err().kind(),
             ErrorKind::WouldBlock
         );
+        // Connected, `peek` does the same.
+        socket.connect(me).await?;
+        socket.send(b"third").await?;
+        for _ in 0..3 {
+            assert_eq!(socket.peek(&mut buf).await?, 5);
+        }
+        assert_eq!(socket.recv(&mut buf).await?, 5);
+        assert_eq!(&buf[..5], b"third");
+        assert_eq!(
+            socket.try_peek(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         io::Result::Ok(())
     })
     .unwrap();

@@ -697,6 +697,75 @@ impl UdpSocket {
         self.io.try_io(Direction::Read, |s| s.recv_from(buf))
     }
 
+    /// Copies the next datagram from the connected peer into `buf` without
+    /// taking it from the socket (`MSG_PEEK`): the next receive returns it
+    /// again. Returns the length copied (truncated to `buf`, as a receive).
+    ///
+    /// Cancel-safe: nothing is consumed.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](UdpSocket::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     socket.connect(socket.local_addr()?).await?;
+    ///     socket.send(b"twice").await?;
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(socket.peek(&mut buf).await?, 5);
+    ///     assert_eq!(socket.try_peek(&mut buf)?, 5);
+    ///     assert_eq!(socket.recv(&mut buf).await?, 5);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls for [`peek`](UdpSocket::peek).
+    ///
+    /// # Errors
+    ///
+    /// As [`peek`](UdpSocket::peek).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// runtime::block_on(async {
+    ///     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     socket.connect(socket.local_addr()?).await?;
+    ///     socket.send(b"hi").await?;
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(poll_fn(|cx| socket.poll_peek(cx, &mut buf)).await?, 2);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[inline]
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))
+    }
+
+    /// Peeks at the next datagram from the connected peer without waiting:
+    /// `WouldBlock` if none is queued.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or those of [`peek`](UdpSocket::peek).
+    ///
+    /// # Examples
+    ///
+    /// See [`peek`](UdpSocket::peek).
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |s| s.peek(buf))
+    }
+
     /// Copies the next datagram into `buf` without taking it from the
     /// socket (`MSG_PEEK`): the next receive returns it again. Returns the
     /// length copied (truncated to `buf`, as a receive) and the sender.
