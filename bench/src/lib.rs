@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub mod affinity;
 pub mod server_args;
+pub mod socket_echo;
 pub mod tokio_echo;
 
 /// Rounds per benchmark; the median is reported.

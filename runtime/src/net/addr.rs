@@ -35,6 +35,12 @@ mod sealed {
         /// The addresses, or the `"host:port"` text to hand to the
         /// resolver.
         fn to_lookup(&self) -> Lookup;
+
+        /// The one address this value is, when it is one already: found
+        /// without allocating, for the hot path of `send_to`.
+        fn to_single(&self) -> Option<std::net::SocketAddr> {
+            None
+        }
     }
 }
 
@@ -54,8 +60,12 @@ macro_rules! address_types {
 
         impl sealed::ToSocketAddrsPriv for $ty {
             fn to_lookup(&self) -> Lookup {
+                Lookup::Addresses(vec![sealed::ToSocketAddrsPriv::to_single(self).expect("an address type")])
+            }
+
+            fn to_single(&self) -> Option<SocketAddr> {
                 let $value = self;
-                Lookup::Addresses(vec![$addr])
+                Some($addr)
             }
         }
     )*};
@@ -124,6 +134,10 @@ impl<T: ToSocketAddrs + ?Sized> sealed::ToSocketAddrsPriv for &T {
     fn to_lookup(&self) -> Lookup {
         (**self).to_lookup()
     }
+
+    fn to_single(&self) -> Option<SocketAddr> {
+        (**self).to_single()
+    }
 }
 
 /// Resolves `host` (a `"host:port"` string, a `(host, port)` pair, or an
@@ -166,6 +180,12 @@ pub(crate) fn resolve(addr: &(impl ToSocketAddrs + ?Sized)) -> Resolve {
             std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect)
         })),
     }
+}
+
+/// The one address `addr` is, when it is one already: found at once and
+/// without allocating (the hot path of `send_to`); `None` for a name.
+pub(crate) fn single_address(addr: &(impl ToSocketAddrs + ?Sized)) -> Option<SocketAddr> {
+    addr.to_single()
 }
 
 /// `addrs`, or an error that says the address named nothing.

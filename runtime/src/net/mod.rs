@@ -1,4 +1,6 @@
-//! TCP on the reactor: [`TcpListener`] and [`TcpStream`].
+//! Sockets on the reactor: TCP ([`TcpListener`], [`TcpStream`],
+//! [`TcpSocket`]), UDP ([`UdpSocket`]) and Unix-domain sockets
+//! ([`UnixListener`], [`UnixStream`], [`UnixDatagram`]).
 //!
 //! Each socket is created nonblocking and close-on-exec, and registered with
 //! the runtime's reactor once, when it is created. Its `poll_*` methods try
@@ -12,12 +14,16 @@ mod listener;
 mod socket;
 mod split;
 mod stream;
+mod udp;
+pub mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use listener::{AcceptFailure, Incoming, TcpListener};
 pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 /// TCP's helper types, where tokio keeps them (`tokio::net::tcp`): the
 /// halves [`TcpStream::split`] and [`TcpStream::into_split`] return. They

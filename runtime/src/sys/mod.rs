@@ -8,6 +8,7 @@ pub(crate) mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod signal;
 pub(crate) mod socket;
+pub(crate) mod unix_socket;
 
 /// Calls a libc function and turns a negative return into the `errno` error.
 ///

@@ -1,9 +1,11 @@
-//! Nonblocking, close-on-exec TCP sockets: socket, bind, listen, accept4,
-//! connect (`EINPROGRESS`), `getsockname`, `SO_ERROR`, `SO_LINGER` and the
-//! integer options of [`SocketOption`]; and what an `accept` error means.
+//! Nonblocking, close-on-exec TCP and UDP sockets: socket, bind, listen,
+//! accept4, connect (`EINPROGRESS`), `getsockname`, `SO_ERROR`,
+//! `SO_LINGER`, multicast membership and the integer options of
+//! [`SocketOption`]; and what an `accept` error means.
 //!
 //! Reads, writes, addresses and the other options go through
-//! `std::net::TcpStream` / `TcpListener`, which these fds become: std sends
+//! `std::net::TcpStream` / `TcpListener` / `UdpSocket`, which these fds
+//! become: std sends
 //! with `MSG_NOSIGNAL`, so a write to a reset peer is an `EPIPE` error, never
 //! a `SIGPIPE`.
 
@@ -52,6 +54,11 @@ pub(crate) fn tcp_socket_of(family: Family) -> io::Result<OwnedFd> {
     socket_of(family, libc::SOCK_STREAM)
 }
 
+/// Creates a nonblocking, close-on-exec UDP socket of `family`.
+pub(crate) fn udp_socket_of(family: Family) -> io::Result<OwnedFd> {
+    socket_of(family, libc::SOCK_DGRAM)
+}
+
 /// Creates a nonblocking, close-on-exec socket of `family` and `kind`.
 fn socket_of(family: Family, kind: libc::c_int) -> io::Result<OwnedFd> {
     let ty = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
@@ -82,6 +89,17 @@ pub(crate) enum SocketOption {
     KeepAlive,
     /// `TCP_NODELAY`: no Nagle's algorithm.
     NoDelay,
+    /// `SO_BROADCAST`: a datagram socket may send to a broadcast address.
+    Broadcast,
+    /// `IP_TTL`: the time-to-live of outgoing IPv4 packets.
+    Ttl,
+    /// `IP_MULTICAST_LOOP`: outgoing IPv4 multicast is looped back to
+    /// this host's own members.
+    MulticastLoopV4,
+    /// `IP_MULTICAST_TTL`: the time-to-live of outgoing IPv4 multicast.
+    MulticastTtlV4,
+    /// `IPV6_MULTICAST_LOOP`: outgoing IPv6 multicast is looped back.
+    MulticastLoopV6,
 }
 
 impl SocketOption {
@@ -94,6 +112,11 @@ impl SocketOption {
             SocketOption::RecvBuffer => (libc::SOL_SOCKET, libc::SO_RCVBUF),
             SocketOption::KeepAlive => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
             SocketOption::NoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+            SocketOption::Broadcast => (libc::SOL_SOCKET, libc::SO_BROADCAST),
+            SocketOption::Ttl => (libc::IPPROTO_IP, libc::IP_TTL),
+            SocketOption::MulticastLoopV4 => (libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP),
+            SocketOption::MulticastTtlV4 => (libc::IPPROTO_IP, libc::IP_MULTICAST_TTL),
+            SocketOption::MulticastLoopV6 => (libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP),
         }
     }
 }
@@ -140,6 +163,59 @@ pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
     // filled in the address part.
     let storage = unsafe { storage.assume_init() };
     from_sockaddr(&storage, len)
+}
+
+/// Whether a multicast membership change joins or leaves the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Membership {
+    /// `IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP`.
+    Join,
+    /// `IP_DROP_MEMBERSHIP` / `IPV6_DROP_MEMBERSHIP`.
+    Leave,
+}
+
+/// Joins or leaves the IPv4 multicast `group` on the interface whose
+/// address is `interface` (`0.0.0.0`: the kernel picks one).
+pub(crate) fn multicast_v4(
+    fd: BorrowedFd<'_>,
+    change: Membership,
+    group: Ipv4Addr,
+    interface: Ipv4Addr,
+) -> io::Result<()> {
+    let request = libc::ip_mreq {
+        imr_multiaddr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(group.octets()),
+        },
+        imr_interface: libc::in_addr {
+            s_addr: u32::from_ne_bytes(interface.octets()),
+        },
+    };
+    let name = match change {
+        Membership::Join => libc::IP_ADD_MEMBERSHIP,
+        Membership::Leave => libc::IP_DROP_MEMBERSHIP,
+    };
+    setsockopt(fd, libc::IPPROTO_IP, name, request)
+}
+
+/// Joins or leaves the IPv6 multicast `group` on the interface of index
+/// `interface` (0: the kernel picks one).
+pub(crate) fn multicast_v6(
+    fd: BorrowedFd<'_>,
+    change: Membership,
+    group: &Ipv6Addr,
+    interface: u32,
+) -> io::Result<()> {
+    let request = libc::ipv6_mreq {
+        ipv6mr_multiaddr: libc::in6_addr {
+            s6_addr: group.octets(),
+        },
+        ipv6mr_interface: interface as libc::c_uint,
+    };
+    let name = match change {
+        Membership::Join => libc::IPV6_ADD_MEMBERSHIP,
+        Membership::Leave => libc::IPV6_DROP_MEMBERSHIP,
+    };
+    setsockopt(fd, libc::IPPROTO_IPV6, name, request)
 }
 
 /// What an `accept` error means for a server.

@@ -251,3 +251,38 @@ impl XorShift {
         }
     }
 }
+
+/// A fresh directory under `std::env::temp_dir()`, unique to this process
+/// and call, removed with everything in it when dropped: for Unix socket
+/// files.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `<temp>/runtime-test-<name>-<pid>-<n>`.
+    ///
+    /// # Panics
+    ///
+    /// If the directory cannot be created.
+    pub fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("runtime-test-{name}-{}-{n}", std::process::id()));
+        // Left over from a crashed run of a process with the same pid.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).expect("create a temporary directory");
+        TempDir(path)
+    }
+
+    /// The path of `name` inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
