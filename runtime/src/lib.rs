@@ -110,6 +110,7 @@ mod trace;
 
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod sync;
 pub mod task;

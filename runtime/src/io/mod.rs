@@ -9,6 +9,7 @@
 //! runtime, whatever stdin is: a terminal, a pipe, or a regular file.
 
 mod async_fd;
+mod pipe;
 mod stdin;
 
 pub use crate::reactor::{Interest, Ready};
@@ -18,6 +19,7 @@ pub use crate::reactor::{Interest, Ready};
 pub mod unix {
     pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
 }
+pub use pipe::{pipe, PipeReader, PipeWriter};
 pub use stdin::{stdin, Lines, Stdin};
 
 use std::future::Future;
