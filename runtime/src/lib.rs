@@ -108,6 +108,7 @@ mod slab;
 mod sys;
 mod trace;
 
+pub mod fs;
 pub mod io;
 pub mod net;
 pub mod process;
