@@ -63,9 +63,9 @@ use crate::sys::pipe::{self as sys, Pipe};
 ///         .arg("hello")
 ///         .stdout(Stdio::try_from(writer)?)
 ///         .spawn()?;
-///     let mut got = String::new();
-///     reader.read_to_string(&mut got).await?;
-///     assert_eq!(got, "hello\n");
+///     let mut got = Vec::new();
+///     reader.read_to_end(&mut got).await?;
+///     assert_eq!(got, b"hello\n");
 ///     assert!(child.wait().await?.success());
 ///     std::io::Result::Ok(())
 /// })?;
