@@ -11,6 +11,7 @@
 mod async_fd;
 mod pipe;
 mod stdin;
+mod stdout;
 
 pub use crate::reactor::{Interest, Ready};
 
@@ -21,6 +22,7 @@ pub mod unix {
 }
 pub use pipe::{pipe, PipeReader, PipeWriter};
 pub use stdin::{stdin, Lines, Stdin};
+pub use stdout::{stderr, stdout, Stderr, Stdout};
 
 use std::future::Future;
 use std::io;

@@ -107,6 +107,44 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Resu
     Ok(())
 }
 
+/// Writes all of `buf` to `fd` with blocking semantics whatever the fd's
+/// flags: if someone else made the (shared) file description nonblocking,
+/// `EAGAIN` is met by `poll(2)`ing until the fd is writable, never by
+/// changing the flags back. For the writer threads of stdout and stderr.
+///
+/// # Errors
+///
+/// The first `write` or `poll` error other than `EAGAIN`/`EINTR`;
+/// `WriteZero` if a write takes nothing.
+pub(crate) fn write_all_blocking(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is live and readable for `buf.len()` bytes; the fd
+        // is open for the borrow.
+        let res = unsafe { syscall!(write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len())) };
+        match res {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n as usize..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut pollfd = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: `pollfd` is one live, writable `pollfd`, and we
+                // pass a count of 1; -1 waits without a timeout.
+                match unsafe { syscall!(poll(&mut pollfd, 1, -1)) } {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Whether `fd`'s open file description has `O_NONBLOCK` set.
 #[cfg(test)]
 ///
