@@ -115,9 +115,11 @@ mod slab;
 mod sys;
 mod trace;
 
+pub mod fs;
 pub mod future;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod sync;
 pub mod task;

@@ -28,6 +28,24 @@
 //! (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, `SIGKILL`, `SIGSTOP`) are
 //! refused.
 //!
+//! # Handlers that were there before are kept
+//!
+//! A handler another library installed first (`ctrlc`, `signal-hook`, a C
+//! library's) is not lost: ours calls it after its own work, unless the
+//! signal's previous disposition was `SIG_DFL` or `SIG_IGN`. A library
+//! that installs its handler *after* ours and chains to the one before it
+//! (signal-hook-registry does) calls ours, so both hear every delivery,
+//! in either order.
+//!
+//! # Child processes
+//!
+//! [`process`](crate::process) installs no `SIGCHLD` handler: it learns
+//! of exits from pidfds. A program may catch `SIGCHLD` itself with
+//! [`signal`]`(`[`SignalKind::child()`]`)`; that changes nothing for
+//! [`process`](crate::process), as long as nothing in the program reaps
+//! children it did not spawn (`waitpid(-1)`) or sets `SIGCHLD` to
+//! `SIG_IGN`.
+//!
 //! # How a delivery reaches the tasks
 //!
 //! A signal handler may only do async-signal-safe things, so the work is

@@ -9,7 +9,9 @@
 //! runtime, whatever stdin is: a terminal, a pipe, or a regular file.
 
 mod async_fd;
+mod pipe;
 mod stdin;
+mod stdout;
 
 pub use crate::reactor::{Interest, Ready};
 
@@ -18,7 +20,9 @@ pub use crate::reactor::{Interest, Ready};
 pub mod unix {
     pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
 }
+pub use pipe::{pipe, PipeReader, PipeWriter};
 pub use stdin::{stdin, Lines, Stdin};
+pub use stdout::{stderr, stdout, Stderr, Stdout};
 
 use std::future::Future;
 use std::io;

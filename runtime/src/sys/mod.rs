@@ -6,6 +6,8 @@
 pub(crate) mod affinity;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
+pub(crate) mod pidfd;
+pub(crate) mod pipe;
 pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod unix_socket;

@@ -7,6 +7,20 @@
 //! Everything else (reading the pipe, waking tasks) happens outside the
 //! handler, in [`crate::signal`].
 //!
+//! # Sharing the signal with other handlers
+//!
+//! Installing ours keeps the action that was there before (another
+//! library's handler, say `ctrlc` or `signal-hook`), and our handler calls
+//! it after its own work, with the arguments it expects (`SA_SIGINFO` or
+//! not), unless it was `SIG_DFL` or `SIG_IGN`: a default action of
+//! "terminate" is exactly what a program that listens for the signal does
+//! not want. A handler installed *after* ours that chains to its
+//! predecessor (as signal-hook-registry does) calls ours in turn; ours is
+//! installed with `SA_SIGINFO`, so it is called with all three arguments.
+//! The previous action's `sa_mask` is not applied while it runs (ours
+//! blocks nothing extra), and flags such as `SA_RESETHAND` are not
+//! emulated.
+//!
 //! The pipe is created once, nonblocking and close-on-exec, and is never
 //! closed: the handler may run at any moment on any thread, so the fd
 //! number it writes to must never be reused for something else. The
@@ -16,7 +30,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::syscall;
@@ -74,6 +88,21 @@ static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 /// of the process (statics are never dropped).
 static PIPE: OnceLock<Pipe> = OnceLock::new();
 
+/// The `sa_sigaction` of the action each signal had before ours (as an
+/// address; `SIG_DFL` is 0, `SIG_IGN` 1), for the handler to chain to.
+///
+/// # Invariant
+///
+/// Set before our handler is installed for that signal, and only while
+/// [`INSTALLED`] is locked; holds `SIG_DFL`, `SIG_IGN`, or the address of a
+/// handler installed by someone else, which stays valid for the life of
+/// the process (handlers are plain functions).
+static PREVIOUS: [AtomicUsize; NSIG] = [const { AtomicUsize::new(0) }; NSIG];
+
+/// The `sa_flags` of the action in [`PREVIOUS`]: whether it takes
+/// `SA_SIGINFO`'s three arguments.
+static PREVIOUS_FLAGS: [AtomicI32; NSIG] = [const { AtomicI32::new(0) }; NSIG];
+
 /// Which signal numbers already have our handler. Also serialises
 /// [`install`], so the pipe is created once and each handler set once.
 static INSTALLED: Mutex<[bool; NSIG]> = Mutex::new([false; NSIG]);
@@ -99,16 +128,19 @@ impl Pipe {
     }
 }
 
-/// The signal handler: counts the delivery and writes a byte to the pipe.
+/// The signal handler: counts the delivery, writes a byte to the pipe, and
+/// then calls the handler that was installed before ours, if any.
 ///
 /// Async-signal-safe: it touches only lock-free atomics, `write(2)` and
-/// `errno`, allocates nothing, takes no lock and cannot panic.
-extern "C" fn handler(signum: libc::c_int) {
+/// `errno`, allocates nothing, takes no lock and cannot panic; the handler
+/// it chains to is another's, which must be async-signal-safe itself.
+extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: `__errno_location` returns this thread's errno slot, which
     // lives as long as the thread; the handler runs on that thread.
     let saved_errno = unsafe { *libc::__errno_location() };
-    if let Some(counter) = usize::try_from(signum).ok().and_then(|i| DELIVERIES.get(i)) {
-        counter.fetch_add(1, Ordering::SeqCst);
+    let index = usize::try_from(signum).ok().filter(|&i| i < NSIG);
+    if let Some(i) = index {
+        DELIVERIES[i].fetch_add(1, Ordering::SeqCst);
     }
     let fd = WRITE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
@@ -119,9 +151,39 @@ extern "C" fn handler(signum: libc::c_int) {
         // which is fine: it is already readable.
         let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
     }
-    // SAFETY: as above; restoring errno keeps the interrupted code's view
-    // of it intact.
+    // SAFETY: as above; restoring errno keeps the interrupted code's (and
+    // the next handler's) view of it intact.
     unsafe { *libc::__errno_location() = saved_errno };
+    if let Some(i) = index {
+        call_previous(i, signum, info, context);
+    }
+}
+
+/// Calls the action signal `i` had before ours, unless it was `SIG_DFL` or
+/// `SIG_IGN`.
+fn call_previous(
+    i: usize,
+    signum: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    let previous = PREVIOUS[i].load(Ordering::SeqCst);
+    if previous == libc::SIG_DFL || previous == libc::SIG_IGN {
+        return;
+    }
+    if PREVIOUS_FLAGS[i].load(Ordering::SeqCst) & libc::SA_SIGINFO != 0 {
+        // SAFETY: by `PREVIOUS`'s invariant `previous` is the address of a
+        // handler that was installed with `SA_SIGINFO`, so it has this
+        // signature; we pass on the arguments the kernel gave us.
+        let previous: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(previous) };
+        previous(signum, info, context);
+    } else {
+        // SAFETY: as above, for a handler installed without `SA_SIGINFO`,
+        // which takes the signal number only.
+        let previous: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous) };
+        previous(signum);
+    }
 }
 
 /// Checks that `signum` is a signal we may install a handler for, and
@@ -141,7 +203,8 @@ fn index(signum: libc::c_int) -> io::Result<usize> {
 ///
 /// The handler replaces the signal's previous disposition (for `SIGINT`,
 /// `SIGTERM` and `SIGHUP`: terminating the process) for the rest of the
-/// process's life.
+/// process's life; a previous *handler* is kept and called after ours
+/// (see the module docs).
 ///
 /// # Errors
 ///
@@ -163,19 +226,44 @@ pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
         // Cannot fail: we hold `INSTALLED`, and only this code sets `PIPE`.
         let _ = PIPE.set(pipe);
     }
+    // 1. Remember the action that is there now, before ours can run and
+    //    look for it.
     // SAFETY: `sigaction` is plain old data for which all-zero bytes are a
     // valid value (no handler, no flags, an empty mask).
+    let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into
+    // `previous`, a live, writable `sigaction`.
+    unsafe { syscall!(sigaction(signum, std::ptr::null(), &mut previous)) }?;
+    remember_previous(i, &previous);
+    // 2. Install ours.
+    // SAFETY: as above, all-zero bytes are a valid `sigaction`.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    action.sa_flags = libc::SA_RESTART;
+    action.sa_sigaction = handler
+        as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+        as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
     // SAFETY: `action.sa_mask` is a valid, writable `sigset_t`.
     unsafe { syscall!(sigemptyset(&mut action.sa_mask)) }?;
-    // SAFETY: `action` is fully initialised and outlives the call; the old
-    // action is not asked for (null). `handler` is async-signal-safe (see
-    // its docs) and, being a plain `extern "C" fn`, lives forever.
-    unsafe { syscall!(sigaction(signum, &action, std::ptr::null_mut())) }?;
+    let mut replaced = previous;
+    // SAFETY: `action` is fully initialised and outlives the call, and
+    // `replaced` is a live, writable `sigaction` for the old one. `handler`
+    // is async-signal-safe (see its docs) and, being a plain `extern "C"
+    // fn`, lives forever.
+    unsafe { syscall!(sigaction(signum, &action, &mut replaced)) }?;
+    // 3. Someone else may have installed a handler between the two calls:
+    //    chain to that one instead.
+    if replaced.sa_sigaction != previous.sa_sigaction {
+        remember_previous(i, &replaced);
+    }
     installed[i] = true;
     Ok(())
+}
+
+/// Stores `action` as the one signal `i`'s handler chains to.
+fn remember_previous(i: usize, action: &libc::sigaction) {
+    // Flags first: the handler reads the address, then the flags.
+    PREVIOUS_FLAGS[i].store(action.sa_flags, Ordering::SeqCst);
+    PREVIOUS[i].store(action.sa_sigaction, Ordering::SeqCst);
 }
 
 /// How many times `signum` was delivered since its handler was installed

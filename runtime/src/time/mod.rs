@@ -17,8 +17,8 @@ mod sleep;
 mod timeout;
 mod timers;
 
-pub(crate) use clock::Clock;
 pub use clock::{advance, pause, resume};
+pub(crate) use clock::{Clock, Inhibitor};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
