@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use runtime::io::AsyncReadExt;
+use runtime::io::{AsyncBufReadExt, AsyncReadExt};
 
 /// Set in the child: what to do and where to write the result.
 const MODE_VAR: &str = "RUNTIME_STDIN_TEST_MODE";
