@@ -137,10 +137,11 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     /// # Examples
     ///
     /// ```
-    /// use runtime::io::AsyncBufReadExt;
+    /// use runtime::io::{AsyncBufReadExt, BufReader};
     ///
     /// runtime::block_on(async {
-    ///     let mut fields = (&b"a,b,,c"[..]).split(b',');
+    ///     // (A bare `&[u8]` would call the slice's own `split`.)
+    ///     let mut fields = BufReader::new(&b"a,b,,c"[..]).split(b',');
     ///     let mut got = Vec::new();
     ///     while let Some(field) = fields.next_segment().await? {
     ///         got.push(field);
@@ -559,10 +560,10 @@ impl<R: AsyncBufRead> Split<R> {
     /// # Examples
     ///
     /// ```
-    /// use runtime::io::AsyncBufReadExt;
+    /// use runtime::io::{AsyncBufReadExt, BufReader};
     ///
     /// runtime::block_on(async {
-    ///     let mut fields = (&b"abc,abcdef,ab"[..]).split(b',');
+    ///     let mut fields = BufReader::new(&b"abc,abcdef,ab"[..]).split(b',');
     ///     fields.set_max_len(3);
     ///     assert_eq!(fields.next_segment().await?.unwrap(), b"abc");
     ///     assert!(fields.next_segment().await.is_err());
