@@ -35,7 +35,10 @@ fn a_dropped_next_line_keeps_the_first_part_of_the_line() {
         tx.write_all(b"hello wo").await.unwrap();
         poll_then_drop("next_line", lines.next_line()).await;
         tx.write_all(b"rld\nsecond").await.unwrap();
-        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("hello world"));
+        assert_eq!(
+            lines.next_line().await.unwrap().as_deref(),
+            Some("hello world")
+        );
         poll_then_drop("next_line", lines.next_line()).await;
         tx.shutdown().await.unwrap();
         assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("second"));
@@ -152,7 +155,10 @@ fn an_overlong_line_is_an_error_and_is_skipped_even_when_it_arrives_in_pieces() 
             .await
             .unwrap();
         tx.shutdown().await.unwrap();
-        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("12345678"));
+        assert_eq!(
+            lines.next_line().await.unwrap().as_deref(),
+            Some("12345678")
+        );
         let err = lines.next_line().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("ok"));
@@ -243,7 +249,10 @@ fn a_buf_writer_writes_nothing_until_full_flushed_or_shut_down() {
         writer.write_all(b"1234").await.unwrap();
         let mut buf = [0; 16];
         let pending = poll_once(std::pin::pin!(rx.read(&mut buf))).await;
-        assert!(pending.is_pending(), "bytes reached the peer before a flush");
+        assert!(
+            pending.is_pending(),
+            "bytes reached the peer before a flush"
+        );
         writer.write_all(b"5678").await.unwrap(); // exactly full: still buffered
         assert_eq!(writer.buffer(), b"12345678");
         writer.write_all(b"9").await.unwrap(); // overflows: the 8 go out
@@ -335,9 +344,10 @@ fn copy_flushes_a_buffered_writer_while_the_reader_waits() {
         let (mut input, mut reader) = runtime::io::duplex(64);
         let (writer, mut output) = runtime::io::duplex(64);
         let mut writer = BufWriter::new(writer);
-        let copier = runtime::spawn(async move {
-            runtime::io::copy(&mut reader, &mut writer).await.unwrap()
-        });
+        let copier =
+            runtime::spawn(
+                async move { runtime::io::copy(&mut reader, &mut writer).await.unwrap() },
+            );
         input.write_all(b"no EOF yet").await.unwrap();
         // Without the flush, these bytes would sit in the BufWriter until
         // the input ends, and this read would wait for ever.
@@ -441,7 +451,10 @@ fn a_duplex_stream_is_bounded_and_wakes_the_writer_when_read() {
         let (mut tx, mut rx) = runtime::io::duplex(10);
         assert_eq!(tx.write(&[1; 25]).await.unwrap(), 10);
         let mut write = std::pin::pin!(tx.write_all(&[2; 15]));
-        assert!(poll_once(write.as_mut()).await.is_pending(), "over the bound");
+        assert!(
+            poll_once(write.as_mut()).await.is_pending(),
+            "over the bound"
+        );
         let reader = runtime::spawn(async move {
             let mut got = Vec::new();
             rx.read_to_end(&mut got).await.unwrap();
@@ -451,7 +464,10 @@ fn a_duplex_stream_is_bounded_and_wakes_the_writer_when_read() {
         tx.shutdown().await.unwrap();
         let err = tx.write(b"late").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
-        assert_eq!(reader.await.unwrap(), [[1; 10], [2; 10], [2; 10]].concat()[..25]);
+        assert_eq!(
+            reader.await.unwrap(),
+            [[1; 10], [2; 10], [2; 10]].concat()[..25]
+        );
     });
 }
 
