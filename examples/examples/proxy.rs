@@ -21,7 +21,10 @@ fn main() -> io::Result<()> {
     let server = args.next().unwrap_or_else(|| "127.0.0.1:8080".to_string());
     runtime::block_on(async {
         let listener = TcpListener::bind(&listen).await?;
-        println!("listening on {}, proxying to {server}", listener.local_addr()?);
+        println!(
+            "listening on {}, proxying to {server}",
+            listener.local_addr()?
+        );
         serve(listener, server).await
     })
 }

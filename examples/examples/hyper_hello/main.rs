@@ -14,7 +14,7 @@
 
 #![forbid(unsafe_code)]
 
-mod rt;
+pub mod rt;
 
 use std::io;
 use std::pin::Pin;
@@ -135,7 +135,15 @@ async fn sniff(mut stream: TcpStream) -> io::Result<(Rewind<TcpStream>, bool)> {
         len += n;
     }
     let is_http2 = head[..len] == *PREFACE;
-    Ok((Rewind { head, len, pos: 0, stream }, is_http2))
+    Ok((
+        Rewind {
+            head,
+            len,
+            pos: 0,
+            stream,
+        },
+        is_http2,
+    ))
 }
 
 /// A stream whose first bytes were read already: reads give those first.
