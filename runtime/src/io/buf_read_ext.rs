@@ -435,6 +435,25 @@ impl<R: AsyncBufRead> Lines<R> {
     }
 
     /// Polls for the next line; see [`next_line`](Lines::next_line).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     use std::pin::Pin;
+    ///     use runtime::io::AsyncBufReadExt;
+    ///
+    ///     let mut lines = (&b"one\ntwo\n"[..]).lines();
+    ///     assert_eq!(lines.get_ref().len(), 8);
+    ///     assert_eq!(*lines.get_mut(), b"one\ntwo\n");
+    ///     let line = std::future::poll_fn(|cx| Pin::new(&mut lines).poll_next_line(cx)).await?;
+    ///     assert_eq!(line.as_deref(), Some("one"));
+    ///     assert_eq!(Pin::new(&mut lines).get_pin_mut().len(), 4);
+    ///     assert_eq!(lines.into_inner(), b"two\n");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_next_line(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -479,21 +498,29 @@ impl<R: AsyncBufRead> Lines<R> {
 
 impl<R> Lines<R> {
     /// The reader.
+    ///
+    /// The example of [`poll_next_line`](Self::poll_next_line) shows it.
     pub fn get_ref(&self) -> &R {
         &self.reader
     }
 
     /// The reader. Reading from it directly skips what `Lines` buffered.
+    ///
+    /// The example of [`poll_next_line`](Self::poll_next_line) shows it.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.reader
     }
 
     /// The reader, pinned.
+    ///
+    /// The example of [`poll_next_line`](Self::poll_next_line) shows it.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut R> {
         self.project().reader
     }
 
     /// The reader back; a line that had only partly arrived is lost.
+    ///
+    /// The example of [`poll_next_line`](Self::poll_next_line) shows it.
     pub fn into_inner(self) -> R {
         self.reader
     }
@@ -546,6 +573,24 @@ impl<R: AsyncBufRead> Split<R> {
 
     /// Polls for the next segment; see
     /// [`next_segment`](Split::next_segment).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     use std::pin::Pin;
+    ///     use runtime::io::{AsyncBufReadExt, BufReader};
+    ///
+    ///     let mut fields = BufReader::new(&b"a,b"[..]).split(b',');
+    ///     let field = std::future::poll_fn(|cx| Pin::new(&mut fields).poll_next_segment(cx)).await?;
+    ///     assert_eq!(field.as_deref(), Some(&b"a"[..]));
+    ///     assert_eq!(fields.get_ref().buffer(), b"b");
+    ///     fields.get_mut().consume(1);
+    ///     assert!(fields.into_inner().buffer().is_empty());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn poll_next_segment(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -579,16 +624,22 @@ impl<R: AsyncBufRead> Split<R> {
 
 impl<R> Split<R> {
     /// The reader.
+    ///
+    /// The example of [`poll_next_segment`](Self::poll_next_segment) shows it.
     pub fn get_ref(&self) -> &R {
         &self.reader
     }
 
     /// The reader. Reading from it directly skips what `Split` buffered.
+    ///
+    /// The example of [`poll_next_segment`](Self::poll_next_segment) shows it.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.reader
     }
 
     /// The reader back; a segment that had only partly arrived is lost.
+    ///
+    /// The example of [`poll_next_segment`](Self::poll_next_segment) shows it.
     pub fn into_inner(self) -> R {
         self.reader
     }

@@ -111,6 +111,16 @@ impl<R> BufReader<R> {
     }
 
     /// The inner reader, pinned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    ///
+    /// let mut reader = runtime::io::BufReader::with_capacity(100, &b"abc"[..]);
+    /// assert_eq!(reader.capacity(), 100);
+    /// assert_eq!(*Pin::new(&mut reader).get_pin_mut(), b"abc");
+    /// ```
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut R> {
         self.project().inner
     }
@@ -148,6 +158,8 @@ impl<R> BufReader<R> {
     }
 
     /// The size of the buffer.
+    ///
+    /// The example of [`get_pin_mut`](Self::get_pin_mut) shows it.
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }

@@ -76,16 +76,31 @@ impl<S: AsyncRead + AsyncWrite> BufStream<S> {
 
 impl<S> BufStream<S> {
     /// The stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    ///
+    /// let mut stream = runtime::io::BufStream::new(runtime::io::empty());
+    /// let _: &runtime::io::Empty = stream.get_ref();
+    /// let _: &mut runtime::io::Empty = stream.get_mut();
+    /// let _: Pin<&mut runtime::io::Empty> = Pin::new(&mut stream).get_pin_mut();
+    /// ```
     pub fn get_ref(&self) -> &S {
         self.inner.get_ref().get_ref()
     }
 
     /// The stream. Using it directly skips both buffers.
+    ///
+    /// The example of [`get_ref`](Self::get_ref) shows it.
     pub fn get_mut(&mut self) -> &mut S {
         self.inner.get_mut().get_mut()
     }
 
     /// The stream, pinned.
+    ///
+    /// The example of [`get_ref`](Self::get_ref) shows it.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
         self.project().inner.get_pin_mut().get_pin_mut()
     }

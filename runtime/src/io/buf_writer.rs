@@ -131,6 +131,16 @@ impl<W> BufWriter<W> {
     }
 
     /// The inner writer, pinned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    ///
+    /// let mut out = runtime::io::BufWriter::with_capacity(100, Vec::new());
+    /// assert_eq!(out.capacity(), 100);
+    /// assert!(Pin::new(&mut out).get_pin_mut().is_empty());
+    /// ```
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut W> {
         self.project().inner
     }
@@ -176,6 +186,8 @@ impl<W> BufWriter<W> {
     }
 
     /// The size of the buffer.
+    ///
+    /// The example of [`get_pin_mut`](Self::get_pin_mut) shows it.
     pub fn capacity(&self) -> usize {
         self.capacity
     }

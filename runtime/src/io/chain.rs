@@ -51,22 +51,46 @@ impl<A, B> Chain<A, B> {
     }
 
     /// Both readers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     use std::pin::Pin;
+    ///     use runtime::io::AsyncReadExt;
+    ///
+    ///     let mut both = (&b"ab"[..]).chain(&b"cd"[..]);
+    ///     assert_eq!(both.get_ref(), (&&b"ab"[..], &&b"cd"[..]));
+    ///     both.get_mut().0.read_u8().await?;
+    ///     let (first, _) = Pin::new(&mut both).get_pin_mut();
+    ///     assert_eq!(*first, b"b");
+    ///     assert_eq!(both.into_inner(), (&b"b"[..], &b"cd"[..]));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn get_ref(&self) -> (&A, &B) {
         (&self.first, &self.second)
     }
 
     /// Both readers.
+    ///
+    /// The example of [`get_ref`](Self::get_ref) shows it.
     pub fn get_mut(&mut self) -> (&mut A, &mut B) {
         (&mut self.first, &mut self.second)
     }
 
     /// Both readers, pinned.
+    ///
+    /// The example of [`get_ref`](Self::get_ref) shows it.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> (Pin<&mut A>, Pin<&mut B>) {
         let this = self.project();
         (this.first, this.second)
     }
 
     /// Both readers back.
+    ///
+    /// The example of [`get_ref`](Self::get_ref) shows it.
     pub fn into_inner(self) -> (A, B) {
         (self.first, self.second)
     }

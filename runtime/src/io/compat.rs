@@ -45,26 +45,47 @@ pin_project! {
 
 impl<T> Compat<T> {
     /// Wraps `inner`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    /// use runtime::io::Compat;
+    ///
+    /// let mut cursor = Compat::new(futures::io::Cursor::new(vec![1, 2, 3]));
+    /// assert_eq!(cursor.get_ref().position(), 0);
+    /// cursor.get_mut().set_position(1);
+    /// assert_eq!(Pin::new(&mut cursor).get_pin_mut().position(), 1);
+    /// assert_eq!(cursor.into_inner().into_inner(), [1, 2, 3]);
+    /// ```
     pub fn new(inner: T) -> Compat<T> {
         Compat { inner }
     }
 
     /// The wrapped value.
+    ///
+    /// The example of [`new`](Self::new) shows it.
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
 
     /// The wrapped value.
+    ///
+    /// The example of [`new`](Self::new) shows it.
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
 
     /// The wrapped value, pinned.
+    ///
+    /// The example of [`new`](Self::new) shows it.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut T> {
         self.project().inner
     }
 
     /// The wrapped value back.
+    ///
+    /// The example of [`new`](Self::new) shows it.
     pub fn into_inner(self) -> T {
         self.inner
     }

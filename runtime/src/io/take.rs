@@ -49,31 +49,63 @@ impl<R> Take<R> {
     }
 
     /// How many more bytes may be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     use std::pin::Pin;
+    ///     use runtime::io::AsyncReadExt;
+    ///
+    ///     let mut head = (&b"abcdef"[..]).take(2);
+    ///     assert_eq!(head.limit(), 2);
+    ///     head.set_limit(3);
+    ///     assert_eq!(head.get_ref().len(), 6);
+    ///     head.get_mut().read_u8().await?; // not counted
+    ///     assert_eq!(Pin::new(&mut head).get_pin_mut().len(), 5);
+    ///     let mut rest = Vec::new();
+    ///     head.read_to_end(&mut rest).await?;
+    ///     assert_eq!(rest, b"bcd");
+    ///     assert_eq!(head.into_inner(), b"ef");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn limit(&self) -> u64 {
         self.limit
     }
 
     /// Allows `limit` more bytes.
+    ///
+    /// The example of [`limit`](Self::limit) shows it.
     pub fn set_limit(&mut self, limit: u64) {
         self.limit = limit;
     }
 
     /// The reader.
+    ///
+    /// The example of [`limit`](Self::limit) shows it.
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
     /// The reader; reading from it directly does not count.
+    ///
+    /// The example of [`limit`](Self::limit) shows it.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }
 
     /// The reader, pinned.
+    ///
+    /// The example of [`limit`](Self::limit) shows it.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut R> {
         self.project().inner
     }
 
     /// The reader back.
+    ///
+    /// The example of [`limit`](Self::limit) shows it.
     pub fn into_inner(self) -> R {
         self.inner
     }
