@@ -485,7 +485,7 @@ async fn churn(
             return Err(format!("client {id}, connection {round}: the echo differs"));
         }
         stream
-            .shutdown(std::net::Shutdown::Write)
+            .shutdown_with(std::net::Shutdown::Write)
             .map_err(|e| fail("closing", e))?;
         match reader.read(&mut echo[..1]).await {
             Ok(0) => {}
