@@ -18,8 +18,9 @@
 //! The layers, bottom up, each using only those below it: `sys` (the only
 //! code that calls `libc`), the slab, the `reactor` (epoll, readiness,
 //! wakers), [`time`], the executor ([`Runtime`], [`block_on`], [`spawn`]),
-//! and the public face: [`net`] (TCP), [`io`] (the async read/write traits
-//! and a nonblocking [`io::stdin()`]), [`task`] (spawning, joining, and
+//! and the public face: [`net`] (TCP), [`io`] (the async read/write traits,
+//! tokio's toolkit of buffered readers and writers, lines, copy, split and
+//! duplex, and a nonblocking [`io::stdin()`]), [`task`] (spawning, joining, and
 //! [`task::spawn_blocking`] for blocking work on a thread pool), [`sync`]
 //! (channels and `Notify`, usable from other threads), and [`signal`]
 //! (Ctrl-C and other signals as futures).
