@@ -33,15 +33,14 @@ const MAX_LINE: usize = 1024;
 /// Every client's queue of lines to write, by address.
 type Clients = Rc<RefCell<HashMap<SocketAddr, mpsc::Sender<Rc<str>>>>>;
 
-fn main() -> io::Result<()> {
+#[runtime::main]
+async fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    runtime::block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
-        println!("listening on {}", listener.local_addr()?);
-        serve(listener).await
-    })
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    serve(listener).await
 }
 
 /// Accepts clients for ever, each served by a task of its own.

@@ -13,15 +13,14 @@ use std::time::Duration;
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{AcceptFailure, TcpListener, TcpStream};
 
-fn main() -> io::Result<()> {
+#[runtime::main]
+async fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    runtime::block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
-        println!("listening on {}", listener.local_addr()?);
-        serve(listener).await
-    })
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    serve(listener).await
 }
 
 /// Accepts connections for ever, each echoed by a task of its own.

@@ -15,18 +15,17 @@ use std::time::Duration;
 
 use runtime::net::{AcceptFailure, TcpListener, TcpStream};
 
-fn main() -> io::Result<()> {
+#[runtime::main]
+async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:8081".to_string());
     let server = args.next().unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    runtime::block_on(async {
-        let listener = TcpListener::bind(&listen).await?;
-        println!(
-            "listening on {}, proxying to {server}",
-            listener.local_addr()?
-        );
-        serve(listener, server).await
-    })
+    let listener = TcpListener::bind(&listen).await?;
+    println!(
+        "listening on {}, proxying to {server}",
+        listener.local_addr()?
+    );
+    serve(listener, server).await
 }
 
 /// Accepts clients for ever, each proxied by a task of its own.

@@ -39,15 +39,14 @@ pub const BIG_LEN: usize = 10 * 1024 * 1024;
 /// What an HTTP/2 client sends first (RFC 9113, 3.4).
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-fn main() -> io::Result<()> {
+#[runtime::main]
+async fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_string());
-    runtime::block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
-        println!("listening on {}", listener.local_addr()?);
-        serve(listener).await
-    })
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    serve(listener).await
 }
 
 /// Accepts connections for ever, each served by a task of its own.
