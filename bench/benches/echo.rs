@@ -133,7 +133,7 @@ fn load_here(addr: SocketAddr, conns: usize, per_conn: u64) -> Duration {
         }
         let elapsed = start.elapsed();
         for stream in streams {
-            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            (&*stream).shutdown().await.unwrap();
             let mut rest = Vec::new();
             (&*stream).read_to_end(&mut rest).await.unwrap();
             assert!(rest.is_empty(), "the server sent bytes nobody sent");

@@ -271,7 +271,7 @@ async fn send_lines(stream: Rc<TcpStream>, mut lines: editor::Lines) -> Result<(
 
 /// Shuts down our writing side: the server reads EOF.
 fn half_close(stream: &TcpStream) -> Result<(), ClientError> {
-    match stream.shutdown(Shutdown::Write) {
+    match stream.shutdown_with(Shutdown::Write) {
         // The server may have closed already; its echo decides the outcome.
         Err(e) if e.kind() != io::ErrorKind::NotConnected => Err(ClientError::Connection(e)),
         _ => Ok(()),

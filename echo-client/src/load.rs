@@ -438,7 +438,7 @@ async fn connection(
     }
     writer.await.map_err(|e| e.to_string())??;
     // Everything sent came back; the server must now see EOF and close.
-    stream.shutdown(std::net::Shutdown::Write).ok();
+    stream.shutdown_with(std::net::Shutdown::Write).ok();
     let mut extra = [0; 1];
     match reader.read(&mut extra).await {
         Ok(0) => Ok(()),
@@ -485,7 +485,7 @@ async fn churn(
             return Err(format!("client {id}, connection {round}: the echo differs"));
         }
         stream
-            .shutdown(std::net::Shutdown::Write)
+            .shutdown_with(std::net::Shutdown::Write)
             .map_err(|e| fail("closing", e))?;
         match reader.read(&mut echo[..1]).await {
             Ok(0) => {}

@@ -411,7 +411,7 @@ impl Connection {
     /// ours.
     fn peer_closed(&self) -> io::Result<u64> {
         self.settle();
-        self.stream.shutdown(Shutdown::Write)?;
+        self.stream.shutdown_with(Shutdown::Write)?;
         Ok(self.bytes.get())
     }
 
@@ -423,7 +423,7 @@ impl Connection {
     /// after it is dropped anyway.
     async fn goodbye(&self, pool: &BufferPool) -> io::Result<u64> {
         self.settle();
-        self.stream.shutdown(Shutdown::Write)?;
+        self.stream.shutdown_with(Shutdown::Write)?;
         // Past the bounds the socket is closed as it is: if the peer is
         // still sending, the kernel resets the connection.
         let _ = runtime::time::timeout(LINGER, self.drop_until_eof(pool)).await;

@@ -71,7 +71,7 @@ impl IdleCheck {
 /// its echo, waiting to read or to write, ends at once.
 fn close_idle(connection: &Connection) {
     connection.idle.fired.set(true);
-    let _ = connection.stream().shutdown(Shutdown::Both);
+    let _ = connection.stream().shutdown_with(Shutdown::Both);
 }
 
 /// The error a connection closed for being idle for `limit` ends with.

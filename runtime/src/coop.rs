@@ -86,6 +86,20 @@ pub(crate) fn refund() {
     LEFT.set(LEFT.get().saturating_add(1));
 }
 
+/// The budget left now, to give back to [`restore`]: for an adapter that
+/// must poll the same operation twice (a borrow-checker limitation) and
+/// pay for it once.
+#[inline]
+pub(crate) fn left() -> u32 {
+    LEFT.get()
+}
+
+/// Puts the budget back to what [`left`] returned.
+#[inline]
+pub(crate) fn restore(left: u32) {
+    LEFT.set(left);
+}
+
 /// The budget ran out: defer `waker` on the runtime polling it. A spent
 /// counter with no runtime on this thread can only be an unconstrained one
 /// that ran all the way down: start it again and wake at once.

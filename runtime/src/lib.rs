@@ -19,10 +19,13 @@
 //! code that calls `libc`), the slab, the `reactor` (epoll, readiness,
 //! wakers), [`time`], the executor ([`Runtime`], [`block_on`], [`spawn`]),
 //! and the public face: [`net`] (TCP, UDP and Unix sockets), [`io`] (the
-//! async read/write traits and a nonblocking [`io::stdin()`]), [`task`]
-//! (spawning, joining, and [`task::spawn_blocking`] for blocking work on a
-//! thread pool), [`sync`] (channels and `Notify`, usable from other
-//! threads), and [`signal`] (Ctrl-C and other signals as futures).
+//! async read/write traits, tokio's toolkit of buffered readers and
+//! writers, lines, copy, split and duplex, pipes, and nonblocking standard
+//! streams), [`process`] (child processes), [`fs`] (files on the blocking
+//! pool), [`task`] (spawning, joining, and [`task::spawn_blocking`] for
+//! blocking work on a thread pool), [`sync`] (channels and `Notify`, usable
+//! from other threads), and [`signal`] (Ctrl-C and other signals as
+//! futures).
 //!
 //! Waiting on several futures at once reads as it does with tokio:
 //! [`select!`] (the first to finish wins, the others are dropped),

@@ -11,7 +11,7 @@ mod util;
 use std::cell::Cell;
 use std::future::pending;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::pin;
 use std::rc::Rc;
@@ -109,7 +109,7 @@ fn a_dropped_read_loses_no_data() {
             assert_eq!(got, chunk, "round {round}");
         }
         // Nothing left over, nothing duplicated.
-        client.shutdown(Shutdown::Write)?;
+        client.shutdown().await?;
         assert_eq!(server.read(&mut buf).await?, 0);
         io::Result::Ok(())
     })
@@ -157,7 +157,7 @@ async fn dropped_write_all_round(how: DropWrite) -> usize {
         received
     });
     client.write_all(&p2).await.unwrap();
-    client.shutdown(Shutdown::Write).unwrap();
+    client.shutdown().await.unwrap();
     let received = reader.await.unwrap();
 
     let fixed = p0.len() + p2.len();

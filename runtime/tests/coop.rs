@@ -170,3 +170,138 @@ fn an_unconstrained_loop_runs_past_the_budget_in_one_poll() {
         assert_eq!(runtime::metrics().polls - polls_before, 1);
     });
 }
+
+// The io toolkit's in-memory sources: each is always ready, so each must
+// charge the budget itself.
+
+use runtime::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A reader of zeros that is always ready and knows nothing of the budget:
+/// only a wrapper that charges can make a loop over it yield.
+struct FreeZeros;
+
+impl AsyncRead for FreeZeros {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        buf.fill(0);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+}
+
+/// A writer that accepts everything at once and knows nothing of the
+/// budget.
+struct FreeSink;
+
+impl AsyncWrite for FreeSink {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn reading_repeat_in_a_loop_does_not_starve_a_timer() {
+    timer_fires_while("repeat", |rounds| async move {
+        let mut source = runtime::io::repeat(7);
+        let mut buf = [0; 16];
+        while source.read(&mut buf).await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn reading_empty_in_a_loop_does_not_starve_a_timer() {
+    timer_fires_while("empty", |rounds| async move {
+        let mut source = runtime::io::empty();
+        let mut buf = [0; 16];
+        // End of stream, for ever: a loop that ignores it never waits.
+        while source.read(&mut buf).await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn writing_to_sink_in_a_loop_does_not_starve_a_timer() {
+    timer_fires_while("sink", |rounds| async move {
+        let mut sink = runtime::io::sink();
+        while sink.write_all(b"discarded").await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn a_duplex_stream_talking_to_itself_does_not_starve_a_timer() {
+    timer_fires_while("duplex", |rounds| async move {
+        let (mut a, mut b) = runtime::io::duplex(64);
+        let mut buf = [0; 4];
+        // Both the write and the read are always ready.
+        while a.write_all(b"ping").await.is_ok() && b.read_exact(&mut buf).await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn reading_a_byte_slice_in_a_loop_does_not_starve_a_timer() {
+    timer_fires_while("byte slice", |rounds| async move {
+        let mut buf = [0; 4];
+        while (&b"data"[..]).read(&mut buf).await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn reading_lines_from_a_buf_reader_that_serves_from_memory_does_not_starve_a_timer() {
+    timer_fires_while("buf reader", |rounds| async move {
+        // The inner reader never charges, and a refill serves 1 MiB of
+        // one-byte lines: only the BufReader's own charge can yield.
+        let mut reader = runtime::io::BufReader::with_capacity(1 << 20, FreeZeros);
+        let mut line = Vec::new();
+        while reader.read_until(0, &mut line).await.is_ok() {
+            line.clear();
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn writing_into_a_buf_writer_does_not_starve_a_timer() {
+    timer_fires_while("buf writer", |rounds| async move {
+        let mut writer = runtime::io::BufWriter::with_capacity(1 << 20, FreeSink);
+        while writer.write_all(b"x").await.is_ok() {
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn copying_repeat_into_sink_does_not_starve_a_timer() {
+    timer_fires_while("copy", |rounds| async move {
+        rounds.set(1);
+        let _ = runtime::io::copy(&mut runtime::io::repeat(1), &mut runtime::io::sink()).await;
+    });
+}

@@ -15,7 +15,6 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::Shutdown;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -715,7 +714,7 @@ fn eof_after_data_wakes_a_reader_parked_by_id() {
             if fin_later {
                 sleep(Duration::from_millis(20)).await;
             }
-            client.shutdown(Shutdown::Write).unwrap();
+            client.shutdown().await.unwrap();
             let got = bounded("EOF", reader).await.unwrap();
             assert_eq!(got, b"data", "fin_later={fin_later} exact={exact}");
         });

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use runtime::io::AsyncReadExt;
+use runtime::io::{AsyncBufReadExt, AsyncReadExt};
 
 /// Set in the child: what to do and where to write the result.
 const MODE_VAR: &str = "RUNTIME_STDIN_TEST_MODE";
@@ -37,6 +37,29 @@ fn child_reads_stdin_through_the_runtime() {
                 }
                 Ok(joined)
             }
+            "lines-in-a-timeout-loop" => {
+                // Each `next_line` gets a short timeout, as a program that
+                // also watches other things would: most time out in the
+                // middle of a line, and must lose nothing when dropped.
+                let mut lines = runtime::io::stdin().lines();
+                let mut joined = Vec::new();
+                let mut timeouts = 0u32;
+                loop {
+                    let next = lines.next_line();
+                    match runtime::time::timeout(Duration::from_millis(20), next).await {
+                        Ok(Ok(Some(line))) => {
+                            joined.extend_from_slice(line.as_bytes());
+                            joined.push(b'|');
+                        }
+                        Ok(Ok(None)) => break,
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => timeouts += 1,
+                    }
+                }
+                // The check that the test exercised what it is about.
+                assert!(timeouts > 0, "no read timed out: the input came too fast");
+                Ok(joined)
+            }
             other => panic!("unknown mode {other}"),
         }
     });
@@ -45,15 +68,37 @@ fn child_reads_stdin_through_the_runtime() {
     std::fs::write(out, bytes).unwrap();
 }
 
+/// The arguments that make the test binary run only the child's side.
+const CHILD_ARGS: [&str; 3] = [
+    "child_reads_stdin_through_the_runtime",
+    "--exact",
+    "--test-threads=1",
+];
+
 /// Runs the child with `stdin`, in `mode`, and returns what it read.
 fn run_child(mode: &str, stdin: Stdio, feed: Option<Vec<u8>>) -> Vec<u8> {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args(CHILD_ARGS);
+    run_command(command, mode, stdin, feed)
+}
+
+/// Runs the child in `mode` with its stdin piped from the shell command
+/// `producer`, and returns what it read.
+fn run_child_fed_by(mode: &str, producer: &str) -> Vec<u8> {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("({producer}) | \"$0\" \"$@\""))
+        .arg(std::env::current_exe().unwrap())
+        .args(CHILD_ARGS);
+    run_command(command, mode, Stdio::null(), None)
+}
+
+/// Runs `command` (the child, perhaps behind a shell) in `mode`, and
+/// returns what the child read.
+fn run_command(mut command: Command, mode: &str, stdin: Stdio, feed: Option<Vec<u8>>) -> Vec<u8> {
     let out = temp_path(mode);
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_reads_stdin_through_the_runtime",
-            "--exact",
-            "--test-threads=1",
-        ])
+    let mut child = command
         .env(MODE_VAR, mode)
         .env(OUT_VAR, &out)
         .stdin(stdin)
@@ -137,4 +182,13 @@ fn lines_come_without_their_endings() {
         String::from_utf8(got).unwrap(),
         "one|two||last without newline|"
     );
+}
+
+#[test]
+fn a_line_that_arrives_in_two_pieces_survives_next_line_timing_out_between_them() {
+    let got = run_child_fed_by(
+        "lines-in-a-timeout-loop",
+        "printf 'hello wo'; sleep .2; printf 'rld\\n'; sleep .1; printf 'second\\n'",
+    );
+    assert_eq!(String::from_utf8(got).unwrap(), "hello world|second|");
 }

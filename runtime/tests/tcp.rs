@@ -12,7 +12,6 @@ mod util;
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io::{self, ErrorKind, Read};
-use std::net::Shutdown;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -59,7 +58,7 @@ async fn round_trip(stream: TcpStream, data: Rc<Vec<u8>>) -> io::Result<Vec<u8>>
         let stream = stream.clone();
         async move {
             (&*stream).write_all(&data).await?;
-            stream.shutdown(Shutdown::Write)
+            (&*stream).shutdown().await
         }
     });
     let mut echoed = Vec::new();
@@ -349,7 +348,7 @@ fn half_close_lets_the_reply_through() {
         let (mut client, server) = tcp_pair().await;
         let server = runtime::spawn(echo(server, 1024));
         client.write_all(b"abc").await?;
-        client.shutdown(Shutdown::Write)?;
+        client.shutdown().await?;
         let mut buf = [0; 3];
         client.read_exact(&mut buf).await?;
         assert_eq!(&buf, b"abc");
@@ -417,7 +416,7 @@ fn two_hundred_connections_echo_every_byte() {
                             for &(offset, len) in plan.iter() {
                                 (&*stream).write_all(&pattern[offset..offset + len]).await?;
                             }
-                            stream.shutdown(Shutdown::Write)
+                            (&*stream).shutdown().await
                         }
                     });
                     // Read and check against the same plan, as it arrives.

@@ -1,17 +1,61 @@
-//! Asynchronous byte I/O: the [`AsyncRead`] / [`AsyncWrite`] traits (shaped
-//! like `futures-io`'s) and their `async fn` helpers [`AsyncReadExt`] /
-//! [`AsyncWriteExt`].
+//! Asynchronous byte I/O: the [`AsyncRead`] / [`AsyncWrite`] /
+//! [`AsyncBufRead`] traits (shaped like `futures-io`'s), their `async fn`
+//! helpers [`AsyncReadExt`] / [`AsyncWriteExt`] / [`AsyncBufReadExt`], and
+//! the toolkit tokio users know: [`BufReader`], [`BufWriter`],
+//! [`BufStream`], [`copy`], [`copy_buf`], [`copy_bidirectional`],
+//! [`split`], [`duplex`], [`empty`], [`sink`] and [`repeat`].
 //!
 //! The `poll_*` methods are what I/O types implement; the extension traits
 //! are what application code calls: `stream.read(&mut buf).await`.
 //!
 //! [`stdin()`] reads the process's standard input without blocking the
 //! runtime, whatever stdin is: a terminal, a pipe, or a regular file.
+//!
+//! # Cancel safety
+//!
+//! Every `async fn` here says what dropping its future before it completes
+//! does. The rule of thumb: a future never holds bytes it took from a
+//! reader unless its docs say so. Where state must outlive one call (a line
+//! that arrives in two pieces), it lives in the reader ([`Lines`],
+//! [`BufReader`]) or in the caller's buffer, so a `timeout` or a `select`
+//! that drops the future loses nothing.
+//!
+//! # The cooperative budget
+//!
+//! The in-memory types ([`duplex`], [`empty`], [`sink`], [`repeat`], and
+//! [`BufReader`] / [`BufWriter`] when they serve from their buffer) are
+//! always ready, so each completed operation charges the task's budget, as
+//! socket I/O does: a loop over them still lets timers and other tasks run.
+//!
+//! # futures-io
+//!
+//! With the `futures-io` feature, every I/O type here (and in
+//! [`net`](crate::net)) implements `futures_io`'s traits too, so the
+//! `futures` crate's combinators work on them directly, and [`Compat`]
+//! wraps a `futures_io` type into this module's traits.
 
 mod async_fd;
+mod buf_read_ext;
+mod buf_reader;
+mod buf_stream;
+mod buf_writer;
+mod chain;
+#[cfg(feature = "futures-io")]
+mod compat;
+mod copy;
+mod copy_bidirectional;
+mod duplex;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod pipe;
+mod read_ext;
+mod split;
 mod stdin;
 mod stdout;
+mod take;
+mod utf8;
+mod util;
+mod write_ext;
 
 pub use crate::reactor::{Interest, Ready};
 
@@ -20,14 +64,28 @@ pub use crate::reactor::{Interest, Ready};
 pub mod unix {
     pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
 }
+pub use buf_read_ext::{AsyncBufReadExt, FillBuf, Lines, ReadLine, ReadUntil, Split};
+pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
+pub use buf_writer::BufWriter;
+pub use chain::Chain;
+#[cfg(feature = "futures-io")]
+pub use compat::Compat;
+pub use copy::{copy, copy_buf, Copy, CopyBuf};
+pub use copy_bidirectional::{copy_bidirectional, CopyBidirectional};
+pub use duplex::{duplex, DuplexStream};
 pub use pipe::{pipe, PipeReader, PipeWriter};
-pub use stdin::{stdin, Lines, Stdin};
+pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadNumber, ReadToEnd, ReadToString};
+pub use split::{split, ReadHalf, WriteHalf};
+pub use stdin::{stdin, Stdin};
 pub use stdout::{stderr, stdout, Stderr, Stdout};
+pub use take::Take;
+pub use util::{empty, repeat, sink, Empty, Repeat, Sink};
+pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll, WriteNumber};
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 /// Reads bytes asynchronously.
 ///
@@ -35,6 +93,40 @@ use std::task::{ready, Context, Poll};
 /// `Ready(Ok(0))` at end of stream (or for an empty `buf`), `Ready(Err(e))`
 /// on error, or `Pending` after arranging for the task to be woken when
 /// data may be available.
+///
+/// # Examples
+///
+/// A reader of one fixed message, then end of stream:
+///
+/// ```
+/// use std::io;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+/// use runtime::io::{AsyncRead, AsyncReadExt};
+///
+/// struct Hello(&'static [u8]);
+///
+/// impl AsyncRead for Hello {
+///     fn poll_read(
+///         mut self: Pin<&mut Self>,
+///         _cx: &mut Context<'_>,
+///         buf: &mut [u8],
+///     ) -> Poll<io::Result<usize>> {
+///         let n = self.0.len().min(buf.len());
+///         buf[..n].copy_from_slice(&self.0[..n]);
+///         self.0 = &self.0[n..];
+///         Poll::Ready(Ok(n))
+///     }
+/// }
+///
+/// runtime::block_on(async {
+///     let mut text = String::new();
+///     Hello(b"hello").read_to_string(&mut text).await?;
+///     assert_eq!(text, "hello");
+///     io::Result::Ok(())
+/// })?;
+/// # io::Result::Ok(())
+/// ```
 pub trait AsyncRead {
     /// Attempts to read into `buf`.
     fn poll_read(
@@ -45,6 +137,20 @@ pub trait AsyncRead {
 }
 
 /// Writes bytes asynchronously.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::AsyncWriteExt;
+///
+/// runtime::block_on(async {
+///     let mut out = runtime::io::sink();
+///     out.write_all(b"into the void").await?;
+///     out.shutdown().await?;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 pub trait AsyncWrite {
     /// Attempts to write from `buf`; `Ready(Ok(n))` wrote the first `n`
     /// bytes.
@@ -57,345 +163,135 @@ pub trait AsyncWrite {
     /// Attempts to push buffered data to its destination.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// Attempts to close the writing side (for a socket: send FIN).
+    /// Attempts to close the writing side (for a socket: send FIN). This is
+    /// what [`AsyncWriteExt::shutdown`] awaits.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-impl<T: AsyncRead + Unpin + ?Sized> AsyncRead for &mut T {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self).poll_read(cx, buf)
-    }
-}
-
-impl<T: AsyncRead + Unpin + ?Sized> AsyncRead for Box<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self).poll_read(cx, buf)
-    }
-}
-
-impl<T: AsyncWrite + Unpin + ?Sized> AsyncWrite for &mut T {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self).poll_close(cx)
-    }
-}
-
-impl<T: AsyncWrite + Unpin + ?Sized> AsyncWrite for Box<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self).poll_close(cx)
-    }
-}
-
-/// `async fn` helpers for every [`AsyncRead`].
+/// A reader with an internal buffer, which can hand out what it holds
+/// without copying: the basis of line reading.
 ///
 /// # Examples
 ///
 /// ```
-/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
-/// use runtime::net::{TcpListener, TcpStream};
+/// use runtime::io::{AsyncBufReadExt, BufReader};
 ///
 /// runtime::block_on(async {
-///     let listener = TcpListener::bind("127.0.0.1:0").await?;
-///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
-///     let (mut server, _) = listener.accept().await?;
-///     client.write_all(b"hello").await?;
-///     client.close().await?;
-///     let mut got = Vec::new();
-///     server.read_to_end(&mut got).await?;
-///     assert_eq!(got, b"hello");
+///     let mut reader = BufReader::new(&b"first\nsecond\n"[..]);
+///     assert_eq!(reader.fill_buf().await?, b"first\nsecond\n");
+///     reader.consume(6);
+///     assert_eq!(reader.fill_buf().await?, b"second\n");
 ///     std::io::Result::Ok(())
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
-pub trait AsyncReadExt: AsyncRead {
-    /// Reads some bytes into `buf`; `Ok(0)` means end of stream.
-    fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> Read<'a, Self>
-    where
-        Self: Unpin,
-    {
-        Read { reader: self, buf }
-    }
+pub trait AsyncBufRead: AsyncRead {
+    /// Attempts to return the buffered bytes, reading more into the buffer
+    /// first if it is empty. An empty slice means end of stream.
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>>;
 
-    /// Reads exactly `buf.len()` bytes.
-    ///
-    /// # Errors
-    ///
-    /// `UnexpectedEof` if the stream ends first; the bytes read so far are in
-    /// `buf` but their count is lost, as with `std::io::Read::read_exact`.
-    fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> ReadExact<'a, Self>
-    where
-        Self: Unpin,
-    {
-        ReadExact { reader: self, buf }
-    }
+    /// Marks the first `amt` bytes of what
+    /// [`poll_fill_buf`](AsyncBufRead::poll_fill_buf) returned as read.
+    /// `amt` must not exceed that slice's length (it is clamped to it).
+    fn consume(self: Pin<&mut Self>, amt: usize);
+}
 
-    /// Reads until end of stream, appending to `buf`; returns how many bytes
-    /// were appended.
-    fn read_to_end<'a>(&'a mut self, buf: &'a mut Vec<u8>) -> ReadToEnd<'a, Self>
-    where
-        Self: Unpin,
-    {
-        let start = buf.len();
-        ReadToEnd {
-            reader: self,
-            buf,
-            start,
-        }
+/// A byte slice reads as its contents, then end of stream (as
+/// `std::io::Read for &[u8]`). It is always ready, so it charges the
+/// cooperative budget.
+impl AsyncRead for &[u8] {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(crate::coop::poll_proceed(cx));
+        let n = self.len().min(buf.len());
+        buf[..n].copy_from_slice(&self[..n]);
+        *self = &self[n..];
+        Poll::Ready(Ok(n))
     }
 }
 
-impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
-
-/// `async fn` helpers for every [`AsyncWrite`].
-///
-/// See [`AsyncReadExt`] for an example.
-pub trait AsyncWriteExt: AsyncWrite {
-    /// Writes some bytes from `buf`; returns how many.
-    fn write<'a>(&'a mut self, buf: &'a [u8]) -> Write<'a, Self>
-    where
-        Self: Unpin,
-    {
-        Write { writer: self, buf }
+impl AsyncBufRead for &[u8] {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        std::task::ready!(crate::coop::poll_proceed(cx));
+        Poll::Ready(Ok(*self.get_mut()))
     }
 
-    /// Writes all of `buf`.
-    ///
-    /// Dropping the future before it completes may leave a prefix of `buf`
-    /// written, with its length unknown; the stream stays usable. (A
-    /// dropped [`read`](AsyncReadExt::read) loses nothing: bytes are only
-    /// taken from the socket by a read that completes.)
-    ///
-    /// # Errors
-    ///
-    /// `WriteZero` if the writer accepts no more bytes, or the writer's
-    /// error.
-    fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> WriteAll<'a, Self>
-    where
-        Self: Unpin,
-    {
-        WriteAll { writer: self, buf }
-    }
-
-    /// Flushes buffered data.
-    fn flush(&mut self) -> Flush<'_, Self>
-    where
-        Self: Unpin,
-    {
-        Flush { writer: self }
-    }
-
-    /// Closes the writing side (for a socket: shuts down writes, sending
-    /// FIN; reads still work).
-    fn close(&mut self) -> Close<'_, Self>
-    where
-        Self: Unpin,
-    {
-        Close { writer: self }
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        let amt = amt.min(self.len());
+        *self = &self[amt..];
     }
 }
 
-impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
-
-/// The future of [`AsyncReadExt::read`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Read<'a, R: ?Sized> {
-    /// The reader.
-    reader: &'a mut R,
-    /// Where the bytes go.
-    buf: &'a mut [u8],
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+/// A `Vec` appends what is written to it, and is always ready (it charges
+/// the cooperative budget).
+impl AsyncWrite for Vec<u8> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(crate::coop::poll_proceed(cx));
+        self.get_mut().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
-}
 
-/// The future of [`AsyncReadExt::read_exact`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct ReadExact<'a, R: ?Sized> {
-    /// The reader.
-    reader: &'a mut R,
-    /// The part of the buffer still to fill.
-    buf: &'a mut [u8],
-}
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        while !this.buf.is_empty() {
-            let n = ready!(Pin::new(&mut *this.reader).poll_read(cx, this.buf))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
-            }
-            let rest = std::mem::take(&mut this.buf);
-            this.buf = &mut rest[n..];
-        }
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 }
 
-/// The future of [`AsyncReadExt::read_to_end`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct ReadToEnd<'a, R: ?Sized> {
-    /// The reader.
-    reader: &'a mut R,
-    /// Where the bytes are appended.
-    buf: &'a mut Vec<u8>,
-    /// `buf.len()` when the read started.
-    start: usize,
-}
-
-/// How much `read_to_end` grows its buffer by at least, per read.
-const READ_TO_END_CHUNK: usize = 8 * 1024;
-
-/// The most `read_to_end` asks for in one read.
-const READ_TO_END_MAX_READ: usize = 64 * 1024;
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        loop {
-            let filled = this.buf.len();
-            if this.buf.capacity() - filled < READ_TO_END_CHUNK {
-                this.buf.reserve(READ_TO_END_CHUNK.max(filled - this.start));
-            }
-            // Zero (and offer) at most one chunk of the spare capacity per
-            // read: zeroing all of it each time would cost O(capacity) per
-            // read, quadratic when a peer trickles its data.
-            let spare = (this.buf.capacity() - filled).min(READ_TO_END_MAX_READ);
-            this.buf.resize(filled + spare, 0);
-            let poll = Pin::new(&mut *this.reader).poll_read(cx, &mut this.buf[filled..]);
-            // Keep exactly the bytes read, on every path out of this loop,
-            // `Pending` included.
-            let n = match &poll {
-                Poll::Ready(Ok(n)) => *n,
-                _ => 0,
-            };
-            this.buf.truncate(filled + n);
-            match ready!(poll) {
-                Ok(0) => return Poll::Ready(Ok(this.buf.len() - this.start)),
-                Ok(_) => {}
-                Err(e) => return Poll::Ready(Err(e)),
+/// Forwards the `AsyncRead` / `AsyncBufRead` / `AsyncWrite` methods of a
+/// pointer type (`&mut T`, `Box<T>`) to its target.
+macro_rules! deref_impls {
+    ($($ptr:ty),*) => {$(
+        impl<T: AsyncRead + Unpin + ?Sized> AsyncRead for $ptr {
+            fn poll_read(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut **self).poll_read(cx, buf)
             }
         }
-    }
-}
 
-/// The future of [`AsyncWriteExt::write`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Write<'a, W: ?Sized> {
-    /// The writer.
-    writer: &'a mut W,
-    /// The bytes to write.
-    buf: &'a [u8],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        Pin::new(&mut *this.writer).poll_write(cx, this.buf)
-    }
-}
-
-/// The future of [`AsyncWriteExt::write_all`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct WriteAll<'a, W: ?Sized> {
-    /// The writer.
-    writer: &'a mut W,
-    /// The bytes still to write.
-    buf: &'a [u8],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        while !this.buf.is_empty() {
-            let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        impl<T: AsyncBufRead + Unpin + ?Sized> AsyncBufRead for $ptr {
+            fn poll_fill_buf(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<io::Result<&[u8]>> {
+                Pin::new(&mut **self.get_mut()).poll_fill_buf(cx)
             }
-            this.buf = &this.buf[n..];
+
+            fn consume(mut self: Pin<&mut Self>, amt: usize) {
+                Pin::new(&mut **self).consume(amt)
+            }
         }
-        Poll::Ready(Ok(()))
-    }
+
+        impl<T: AsyncWrite + Unpin + ?Sized> AsyncWrite for $ptr {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut **self).poll_write(cx, buf)
+            }
+
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut **self).poll_flush(cx)
+            }
+
+            fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut **self).poll_close(cx)
+            }
+        }
+    )*};
 }
 
-/// The future of [`AsyncWriteExt::flush`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Flush<'a, W: ?Sized> {
-    /// The writer.
-    writer: &'a mut W,
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Flush<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut *self.get_mut().writer).poll_flush(cx)
-    }
-}
-
-/// The future of [`AsyncWriteExt::close`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Close<'a, W: ?Sized> {
-    /// The writer.
-    writer: &'a mut W,
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Close<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut *self.get_mut().writer).poll_close(cx)
-    }
-}
+deref_impls!(&mut T, Box<T>);

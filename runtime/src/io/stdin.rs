@@ -8,12 +8,12 @@
 //! channel; the file status flags of stdin are never touched.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use crate::io::AsyncRead;
+use crate::coop;
+use crate::io::{AsyncBufRead, AsyncRead};
 use crate::sync::mpsc;
 
 /// Bytes the helper thread reads at a time.
@@ -27,7 +27,10 @@ const CHUNKS_AHEAD: usize = 2;
 ///
 /// The helper thread starts at the first read. It reads ahead by at most a
 /// few chunks; bytes it has read but nobody consumed are lost when the
-/// handle is dropped, so make one `Stdin` and keep it. A thread still
+/// handle is dropped, so make one `Stdin` and keep it (or its
+/// [`lines`](super::AsyncBufReadExt::lines), which keeps a line that has
+/// only partly arrived, so that a `timeout` around `next_line` loses
+/// nothing). A thread still
 /// blocked in `read` when the process exits does not delay the exit.
 ///
 /// # Examples
@@ -73,76 +76,24 @@ impl fmt::Debug for Stdin {
 impl Stdin {
     /// Ready with the unconsumed bytes of the current chunk, fetching the
     /// next chunk if it is used up; an empty slice means end of input.
-    fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         if self.consumed == self.buffer.len() {
             let chunks = match &mut self.chunks {
                 Some(chunks) => chunks,
                 None => self.chunks.insert(start_reader()?),
             };
+            // The channel charges the budget for a chunk received.
             match ready!(chunks.poll_recv(cx)) {
-                Some(Ok(chunk)) => {
-                    self.buffer = chunk;
-                    self.consumed = 0;
-                }
+                Some(Ok(chunk)) => self.buffer = chunk,
                 Some(Err(e)) => return Poll::Ready(Err(e)),
                 None => self.buffer.clear(), // end of input
             }
             self.consumed = 0;
+        } else {
+            // Served from memory: always ready, so it pays.
+            ready!(coop::poll_proceed(cx));
         }
         Poll::Ready(Ok(&self.buffer[self.consumed..]))
-    }
-
-    /// Reads one line into `line`, including its `\n` (absent only on the
-    /// last line of input), and returns its length in bytes; 0 at end of
-    /// input.
-    ///
-    /// # Errors
-    ///
-    /// The error of reading stdin, or `InvalidData` if the line is not
-    /// UTF-8 (the line is then consumed but not appended).
-    pub async fn read_line(&mut self, line: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        loop {
-            let available = poll_fn(|cx| self.poll_fill_buf(cx).map_ok(<[u8]>::len)).await?;
-            if available == 0 {
-                break;
-            }
-            let rest = &self.buffer[self.consumed..];
-            match rest.iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    bytes.extend_from_slice(&rest[..=end]);
-                    self.consumed += end + 1;
-                    break;
-                }
-                None => {
-                    bytes.extend_from_slice(rest);
-                    self.consumed = self.buffer.len();
-                }
-            }
-        }
-        let text =
-            String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        line.push_str(&text);
-        Ok(text.len())
-    }
-
-    /// The lines of stdin, without their line endings, one at a time from
-    /// [`Lines::next_line`].
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// runtime::block_on(async {
-    ///     let mut lines = runtime::io::stdin().lines();
-    ///     while let Some(line) = lines.next_line().await? {
-    ///         println!("{line}");
-    ///     }
-    ///     std::io::Result::Ok(())
-    /// })?;
-    /// # std::io::Result::Ok(())
-    /// ```
-    pub fn lines(self) -> Lines {
-        Lines { stdin: self }
     }
 }
 
@@ -153,7 +104,7 @@ impl AsyncRead for Stdin {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let available = ready!(this.poll_fill_buf(cx))?;
+        let available = ready!(this.fill(cx))?;
         let n = available.len().min(buf.len());
         buf[..n].copy_from_slice(&available[..n]);
         this.consumed += n;
@@ -161,32 +112,32 @@ impl AsyncRead for Stdin {
     }
 }
 
-/// The lines of stdin; see [`Stdin::lines`].
-#[derive(Debug)]
-pub struct Lines {
-    /// Where the lines come from.
-    stdin: Stdin,
-}
+/// `Stdin` is buffered already (by the chunks of its helper thread), so it
+/// reads lines without a [`BufReader`](super::BufReader): see
+/// [`AsyncBufReadExt::lines`](super::AsyncBufReadExt::lines).
+///
+/// # Examples
+///
+/// ```no_run
+/// use runtime::io::AsyncBufReadExt;
+///
+/// runtime::block_on(async {
+///     let mut lines = runtime::io::stdin().lines();
+///     while let Some(line) = lines.next_line().await? {
+///         println!("{line}");
+///     }
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+impl AsyncBufRead for Stdin {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().fill(cx)
+    }
 
-impl Lines {
-    /// The next line without its `\n` (or `\r\n`), or `None` at end of
-    /// input.
-    ///
-    /// # Errors
-    ///
-    /// As [`Stdin::read_line`].
-    pub async fn next_line(&mut self) -> io::Result<Option<String>> {
-        let mut line = String::new();
-        if self.stdin.read_line(&mut line).await? == 0 {
-            return Ok(None);
-        }
-        if line.ends_with('\n') {
-            line.pop();
-            if line.ends_with('\r') {
-                line.pop();
-            }
-        }
-        Ok(Some(line))
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.consumed = (this.consumed + amt).min(this.buffer.len());
     }
 }
 

@@ -207,8 +207,16 @@ impl TcpStream {
         socket::set_linger(self.as_fd(), linger)
     }
 
-    /// Shuts down the read, write, or both halves. `Shutdown::Write` sends
-    /// FIN: the peer reads EOF, and this side can still read.
+    /// Shuts down the read, write, or both halves at once, without
+    /// waiting. To half-close (send FIN, keep reading), the usual call is
+    /// [`AsyncWriteExt::shutdown`](crate::io::AsyncWriteExt::shutdown)`().await`,
+    /// as with tokio; this method (named so as not to shadow it) is for
+    /// the other directions, such as `Shutdown::Both` to end a connection
+    /// that another task is reading: its read then sees end of stream.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is gone already.
     ///
     /// # Examples
     ///
@@ -221,13 +229,14 @@ impl TcpStream {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
     ///     let client = TcpStream::connect(listener.local_addr()?).await?;
     ///     let (mut server, _) = listener.accept().await?;
-    ///     client.shutdown(Shutdown::Write)?;
+    ///     server.shutdown_with(Shutdown::Both)?;
     ///     assert_eq!(server.read(&mut [0; 8]).await?, 0);
+    ///     # drop(client);
     ///     std::io::Result::Ok(())
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub fn shutdown_with(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
@@ -440,7 +449,7 @@ impl AsyncWrite for TcpStream {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(self.shutdown_with(Shutdown::Write))
     }
 }
 
@@ -459,7 +468,7 @@ impl AsyncWrite for &TcpStream {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(self.shutdown_with(Shutdown::Write))
     }
 }
 
