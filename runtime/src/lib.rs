@@ -109,6 +109,7 @@
 mod blocking;
 mod coop;
 mod executor;
+mod loom;
 mod macros;
 mod reactor;
 mod slab;

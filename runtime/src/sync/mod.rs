@@ -40,16 +40,27 @@
 //! ```
 
 pub mod mpsc;
+mod mutex;
 mod notify;
 pub mod oneshot;
+mod permits;
+mod rwlock;
+mod semaphore;
 
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+
+use crate::loom::thread::{self, Thread};
+use crate::loom::{Mutex as StateMutex, MutexGuard as StateGuard};
 
 use crate::executor::context;
 
@@ -64,7 +75,7 @@ const BLOCKING_IN_RUNTIME: &str = "a blocking channel operation was called on a 
 /// This module never panics while holding one of its locks (user code,
 /// wakers and `Drop` impls all run after unlocking), so a poisoned lock can
 /// only mean a panic in the allocator; the state is still consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(mutex: &StateMutex<T>) -> StateGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -140,7 +151,7 @@ fn block_on_thread<F: Future>(future: F) -> F::Output {
 }
 
 /// Helpers for polling futures by hand in unit tests.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod test_util {
     use std::future::Future;
     use std::pin::Pin;
@@ -183,7 +194,7 @@ mod test_util {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
