@@ -39,16 +39,27 @@
 //! worker.join().unwrap();
 //! ```
 
+mod barrier;
+pub mod broadcast;
+mod cancellation;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod permits;
 mod rwlock;
 mod semaphore;
+mod wait_list;
+pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancellation::{
+    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
+};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
