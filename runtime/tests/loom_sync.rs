@@ -23,8 +23,7 @@ use std::task::{Context, Waker};
 use loom::future::block_on;
 use loom::thread;
 use runtime::sync::{
-    broadcast, mpsc, oneshot, watch, CancellationToken, Mutex, Notify, OnceCell, RwLock,
-    Semaphore,
+    broadcast, mpsc, oneshot, watch, CancellationToken, Mutex, Notify, OnceCell, RwLock, Semaphore,
 };
 
 /// Polls `future` once with a waker that does nothing, and returns whether
@@ -101,7 +100,10 @@ mod mpsc_models {
             tx.try_send(0).unwrap();
             let sender = thread::spawn(move || block_on(tx.send(1)).is_err());
             rx.close();
-            assert!(sender.join().unwrap(), "a send into a closed, full channel failed");
+            assert!(
+                sender.join().unwrap(),
+                "a send into a closed, full channel failed"
+            );
             assert_eq!(rx.try_recv(), Ok(0));
             assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected));
         });
