@@ -21,7 +21,8 @@
 //! and the public face: [`net`] (TCP), [`io`] (the async read/write traits
 //! and a nonblocking [`io::stdin()`]), [`task`] (spawning, joining, and
 //! [`task::spawn_blocking`] for blocking work on a thread pool), [`sync`]
-//! (channels and `Notify`, usable from other threads), and [`signal`]
+//! (channels, locks, semaphores and signals, usable from other threads),
+//! and [`signal`]
 //! (Ctrl-C and other signals as futures).
 //!
 //! Waiting on several futures at once reads as it does with tokio:
