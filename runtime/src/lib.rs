@@ -23,8 +23,8 @@
 //! writers, lines, copy, split and duplex, pipes, and nonblocking standard
 //! streams), [`process`] (child processes), [`fs`] (files on the blocking
 //! pool), [`task`] (spawning, joining, and [`task::spawn_blocking`] for
-//! blocking work on a thread pool), [`sync`] (channels and `Notify`, usable
-//! from other threads), and [`signal`] (Ctrl-C and other signals as
+//! blocking work on a thread pool), [`sync`] (channels, locks, semaphores,
+//! `Notify` and watch/broadcast, usable from other threads), and [`signal`] (Ctrl-C and other signals as
 //! futures).
 //!
 //! Waiting on several futures at once reads as it does with tokio:
@@ -112,6 +112,7 @@
 mod blocking;
 mod coop;
 mod executor;
+mod loom;
 mod macros;
 mod reactor;
 mod slab;

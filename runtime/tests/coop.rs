@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use runtime::sync::{mpsc, Notify};
+use runtime::sync::{broadcast, mpsc, watch, Mutex, Notify, RwLock, Semaphore};
 use runtime::time::sleep;
 use util::run;
 
@@ -89,6 +89,64 @@ fn a_notify_loop_that_always_has_a_permit_does_not_starve_a_timer() {
             notify.notify_one();
             notify.notified().await;
             rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn an_uncontended_mutex_loop_does_not_starve_a_timer() {
+    timer_fires_while("mutex loop", |rounds| async move {
+        let mutex = Mutex::new(0u64);
+        loop {
+            *mutex.lock().await += 1; // always free: never pending
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn an_rwlock_loop_does_not_starve_a_timer() {
+    timer_fires_while("rwlock loop", |rounds| async move {
+        let lock = RwLock::new(0u64);
+        loop {
+            *lock.write().await += 1;
+            let _ = *lock.read().await;
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn a_semaphore_loop_does_not_starve_a_timer() {
+    timer_fires_while("semaphore loop", |rounds| async move {
+        let semaphore = Semaphore::new(1);
+        loop {
+            drop(semaphore.acquire().await.unwrap());
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn a_watch_loop_that_always_has_a_change_does_not_starve_a_timer() {
+    timer_fires_while("watch loop", |rounds| async move {
+        let (tx, mut rx) = watch::channel(0u64);
+        loop {
+            tx.send_modify(|v| *v += 1);
+            rx.changed().await.unwrap();
+            rounds.set(rounds.get() + 1);
+        }
+    });
+}
+
+#[test]
+fn a_broadcast_loop_that_never_empties_does_not_starve_a_timer() {
+    timer_fires_while("broadcast loop", |rounds| async move {
+        let (tx, mut rx) = broadcast::channel(16);
+        tx.send(0u64).unwrap();
+        while let Ok(value) = rx.recv().await {
+            rounds.set(rounds.get() + 1);
+            tx.send(value + 1).unwrap();
         }
     });
 }

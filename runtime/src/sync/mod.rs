@@ -1,11 +1,21 @@
-//! Synchronisation between tasks and threads: [`oneshot`] and [`mpsc`]
-//! channels, and [`Notify`].
+//! Synchronisation between tasks and threads, with tokio's names and
+//! shapes:
 //!
-//! The runtime is single-threaded, but the ends of a channel may live
+//! * channels: [`oneshot`] (one value), [`mpsc`] (many producers, one
+//!   consumer, bounded or not), [`broadcast`] (every receiver sees every
+//!   value) and [`watch`] (the latest value, and change notification);
+//! * locks and limits: [`Mutex`] and [`RwLock`], whose guards may be held
+//!   across `.await`, and [`Semaphore`];
+//! * meeting points and signals: [`Notify`], [`Barrier`], [`OnceCell`]
+//!   (async initialisation, once) and [`CancellationToken`] (a tree of
+//!   stop signals).
+//!
+//! The runtime is single-threaded, but the users of a primitive may live
 //! anywhere: a plain `std::thread` can feed a task through an
-//! [`mpsc::Sender`], or answer it through a [`oneshot::Sender`]. So every
-//! type here is thread-safe (`Send`, and `Sync` where it makes sense, when
-//! the values carried are `Send`).
+//! [`mpsc::Sender`], answer it through a [`oneshot::Sender`], or share a
+//! [`Mutex`] with tasks on other runtimes. So every type here is
+//! thread-safe (`Send`, and `Sync` where it makes sense, when the values
+//! carried are `Send`).
 //!
 //! # How they work
 //!
@@ -18,10 +28,22 @@
 //!   them. A waker may run arbitrary code; so may a value's `Drop`, so
 //!   values are also dropped only after the lock is released.
 //! * **Every waiter can be withdrawn.** A future that registered a waker
-//!   removes it when it is dropped, so an abandoned `send` or `notified`
-//!   leaks nothing. If the abandoned future had already been chosen to go
-//!   next (a free channel slot, a `notify_one`), it passes that on to the
-//!   next waiter, so no wakeup is ever lost.
+//!   removes it when it is dropped, so an abandoned `send`, `lock` or
+//!   `acquire` leaks nothing. If the abandoned future had already been
+//!   chosen to go next (a free channel slot, a lock, permits, a
+//!   `notify_one`), it passes that on to the next waiter, so no wakeup is
+//!   ever lost.
+//!
+//! The locks and the semaphore share one fair semaphore (`permits.rs`)
+//! whose uncontended path is a single compare-and-swap on an atomic word
+//! and never takes its mutex; [`broadcast`] and [`watch`] keep one waker
+//! slot per receiver (`wait_list.rs`). Every wait charges the cooperative
+//! budget when it completes, so a loop that always finds its lock free
+//! still lets the other tasks and timers run.
+//!
+//! The primitives take their `Mutex`, atomics and cells from the crate's
+//! `loom` module, so that `tests/loom_sync.rs` can check their hand-offs
+//! under every interleaving (see `src/loom.rs`).
 //!
 //! # Examples
 //!
@@ -39,17 +61,39 @@
 //! worker.join().unwrap();
 //! ```
 
+mod barrier;
+pub mod broadcast;
+mod cancellation;
 pub mod mpsc;
+mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
+mod permits;
+mod rwlock;
+mod semaphore;
+mod wait_list;
+pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancellation::{
+    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
+};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+
+use crate::loom::thread::{self, Thread};
+use crate::loom::{Mutex as StateMutex, MutexGuard as StateGuard};
 
 use crate::executor::context;
 
@@ -64,7 +108,7 @@ const BLOCKING_IN_RUNTIME: &str = "a blocking channel operation was called on a 
 /// This module never panics while holding one of its locks (user code,
 /// wakers and `Drop` impls all run after unlocking), so a poisoned lock can
 /// only mean a panic in the allocator; the state is still consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(mutex: &StateMutex<T>) -> StateGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -140,7 +184,7 @@ fn block_on_thread<F: Future>(future: F) -> F::Output {
 }
 
 /// Helpers for polling futures by hand in unit tests.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod test_util {
     use std::future::Future;
     use std::pin::Pin;
@@ -183,7 +227,7 @@ mod test_util {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -24,10 +24,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::coop;
+use crate::loom::{Arc, Mutex, MutexGuard};
 
 use super::{block_on_thread, lock, register, wake};
 
@@ -517,7 +517,7 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::super::test_util::{poll_with, Counter};
     use super::*;
