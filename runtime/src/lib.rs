@@ -116,6 +116,7 @@ mod sys;
 mod trace;
 
 pub mod future;
+pub mod guide;
 pub mod io;
 pub mod net;
 pub mod signal;
