@@ -19,9 +19,11 @@
 #             throughput is not reported; for the busy poller the count of
 #             empty polls per message depends on that speed.
 # idle        `idle-conns` opens IDLE_CONNS (1,000) connections that send
-#             nothing; once the server holds them all, its CPU time
-#             (/proc schedstat, ns) over IDLE_SECONDS (5) seconds, as a
-#             percentage of one core.
+#             nothing; once the server holds them all, its CPU time over
+#             IDLE_SECONDS (5) seconds as a percentage of one core, and
+#             the time it was runnable (on a CPU, or waiting for one: what
+#             it would have used on an idle machine), from
+#             /proc/PID/task/*/schedstat in ns.
 #
 # Every echoed byte is checked by echo-client. Prints the Markdown table
 # (medians over the rounds) and writes it to RESULTS/guide.md, with the
@@ -134,7 +136,7 @@ measure_syscalls() {
 
 # Server CPU while IDLE_CONNS connections sit idle, example $1, round $2.
 measure_idle() {
-    local step=$1 round=$2 holder fds0 tries cpu0 cpu1
+    local step=$1 round=$2 holder fds0 tries cpu0 cpu1 wait0 wait1 t0 t1
     ulimit -n "$(ulimit -Hn)"
     (($(ulimit -n) > IDLE_CONNS + 100)) ||
         die "the fd limit ($(ulimit -n)) is too low for $IDLE_CONNS connections"
@@ -156,17 +158,27 @@ measure_idle() {
         sleep 0.1
     done
     sleep 0.5 # let the last accepts settle
-    cpu0=$(cpu_ns "$SERVER_PID")
+    read -r cpu0 wait0 t0 < <(sched_ns "$SERVER_PID")
     sleep "$IDLE_SECONDS"
-    cpu1=$(cpu_ns "$SERVER_PID")
+    read -r cpu1 wait1 t1 < <(sched_ns "$SERVER_PID")
     exec 3>&-
     wait "$holder" || true
     rm -f "$WORK/hold"
     stop_server
-    local percent
-    percent=$(awk -v d=$((cpu1 - cpu0)) -v s="$IDLE_SECONDS" 'BEGIN { printf "%.2f", d / (s * 1e9) * 100 }')
-    printf '%s\t%s\tidle_cpu_percent\t%s\t\n' "$round" "$step" "$percent" >>"$raw"
-    echo "round $round  $step: $percent % of a core with $IDLE_CONNS idle connections" >&2
+    local used wanted
+    used=$(awk -v d=$((cpu1 - cpu0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", d / t * 100 }')
+    wanted=$(awk -v d=$((cpu1 - cpu0 + wait1 - wait0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", d / t * 100 }')
+    printf '%s\t%s\tidle_cpu_percent\t%s\t\n' "$round" "$step" "$used" >>"$raw"
+    printf '%s\t%s\tidle_wanted_percent\t%s\t\n' "$round" "$step" "$wanted" >>"$raw"
+    echo "round $round  $step: $used % of a core (runnable $wanted %) with $IDLE_CONNS idle connections" >&2
+}
+
+# "CPU_NS WAIT_NS NOW_NS" of process $1: time its threads ran, and time they
+# were runnable but waited for a CPU (fields 1 and 2 of
+# /proc/PID/task/*/schedstat), and the clock.
+sched_ns() {
+    cat /proc/"$1"/task/*/schedstat | awk -v now="$(date +%s%N)" \
+        '{ c += $1; w += $2 } END { printf "%.0f %.0f %s\n", c, w, now }'
 }
 
 read -ra steps <<<"$STEPS"
@@ -216,19 +228,21 @@ def per_kind(step):
     return sorted(((med([r.get(n, (0, 0))[0] for r in rounds_of]), n) for n in names), reverse=True)
 
 env_lines = dict(l.split(": ", 1) for l in open(env).read().splitlines() if ": " in l)
-print(f"| step | msg/s | server CPU per msg | syscalls per msg | most frequent (per msg) | of which failed (EAGAIN) | CPU with {int(idle_conns):,} idle conns |")
+print(f"| step | msg/s | server CPU per msg | syscalls per msg | most frequent (per msg) | of which failed (EAGAIN) | CPU with {int(idle_conns):,} idle conns (runnable) |")
 print("|---|---:|---:|---:|---|---:|---:|")
 for step in steps.split():
     rate = med(values[(step, "msg_per_s")])
     cpu = med(values[(step, "cpu_ns_per_msg")]) / 1000
     shown = ", ".join(f"`{name}` {x:.2f}" for x, name in per_kind(step)[:4] if x >= 0.005)
     idle = med(values[(step, "idle_cpu_percent")])
+    wanted = med(values[(step, "idle_wanted_percent")])
     print(f"| `{step}` | {rate:,.0f} | {cpu:.1f} µs | {summed(step, 0):.2f} | {shown} "
-          f"| {summed(step, 1):.2f} | {idle:.1f} % of a core |")
+          f"| {summed(step, 1):.2f} | {idle:.2f} % ({wanted:.2f} %) |")
 print()
 print(f"{rounds} round(s), median; {conns} connections, {size} B messages, one in flight each, "
       f"{duration} s per run; server pinned to one core, `echo-client bench` to the other; "
-      f"syscalls from `strace -c -f` in a separate run of the same load; idle CPU over {idle_secs} s. "
+      f"syscalls from `strace -c -f` in a separate run of the same load; idle CPU over {idle_secs} s, "
+      f"as % of one core, and in brackets the time the server was runnable (on a CPU or waiting for one). "
       f"{env_lines.get('date', '?')}, {env_lines.get('Model name', '?').strip()}, "
       f"{env_lines.get('nproc', '?')} CPUs, Linux {env_lines.get('kernel', '?')}, {env_lines.get('rustc', '?')}, "
       f"git {env_lines.get('git', '?').split(';')[0]}, load average before the run {env_lines.get('load average', '?')}.")
