@@ -121,6 +121,7 @@ mod trace;
 
 pub mod fs;
 pub mod future;
+pub mod guide;
 pub mod io;
 pub mod net;
 pub mod process;

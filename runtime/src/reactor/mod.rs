@@ -1,49 +1,11 @@
 //! The reactor: one epoll instance and a slab of I/O slots.
 //!
-//! # The readiness model
-//!
-//! * **Register once, edge-triggered.** An fd is added to epoll when its
-//!   I/O object is created, for `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`
-//!   (or the one direction an [`AsyncFd`] asks for), and never modified
-//!   afterwards: no `epoll_ctl` per operation.
-//! * **Readiness is cached per slot.** [`Reactor::turn`] ORs what epoll
-//!   reports into the slot's [`Ready`] bits and wakes the tasks parked on
-//!   the directions that became ready. An I/O method loops
-//!   ([`Registration::poll_io`]): wait until the direction is ready, try the
-//!   syscall, and on `WouldBlock` clear the direction and wait again.
-//!   Because an edge-triggered fd only reports *changes*, the bits must stay
-//!   set until a syscall proves the buffer drained (`WouldBlock`, or a
-//!   short read or write on a stream).
-//! * **No tick needed inside one poll.** Tokio guards that clear with a
-//!   reactor tick, because its reactor may turn on another thread between
-//!   the check and the syscall. Here both happen within one poll, on the
-//!   one thread that also turns the reactor, so no event can slip in
-//!   between. Only a readiness *guard* that a user holds across an `.await`
-//!   ([`AsyncFd::readable`]) can see a turn before it clears, so each slot
-//!   counts its events and a guard clears only if none arrived since.
-//! * **Hang-up and error wake both directions** and stay set, so the next
-//!   read returns EOF or the error and the next write returns the error.
-//! * **Tokens carry a generation.** The epoll data word is the slot's
-//!   [`Key`]: `(generation << 32) | index`. An event whose generation does
-//!   not match the slot's current one belongs to a registration that is
-//!   gone and is dropped, even if the fd number and the index were reused.
-//! * **`EPOLL_CTL_DEL` before close.** An epoll registration follows the
-//!   open file description, not the fd number, so [`Registration`] deletes
-//!   it before its fd is closed.
-//! * **Any number of tasks** may wait on one slot and direction; a turn
-//!   wakes them all, a task of this runtime by its id ([`waiters`]).
-//! * **A budget per poll** ([`coop`](crate::coop)): every operation that
-//!   finds its direction ready charges the polled task one unit; a task
-//!   whose budget is spent yields, so a socket that never runs dry cannot
-//!   starve the rest.
-//! * **Shutdown.** Dropping the runtime marks the fds that outlive it ready
-//!   for good ([`Ready::SHUT_DOWN`]) and wakes whoever waits on them (tasks
-//!   of other runtimes). Where an operation would then wait for a turn that
-//!   will never come, [`Registration::poll_ready`] fails instead: the one
-//!   place that turns "the runtime is gone" into an error.
-//!
-//! [`AsyncFd`]: crate::io::unix::AsyncFd
-//! [`AsyncFd::readable`]: crate::io::unix::AsyncFd::readable
+//! The readiness model it implements (each fd registered once,
+//! edge-triggered; readiness cached per slot and cleared only when a
+//! syscall proves it wrong; generation tokens; `EPOLL_CTL_DEL` before
+//! close; the budget; shutdown) is explained in the guide, where rustdoc
+//! shows it: [`guide::ch6_readiness`](crate::guide::ch6_readiness)
+//! (`runtime/src/guide/ch6_readiness.rs`). Keep the two in step.
 
 mod ready;
 mod registration;
