@@ -33,6 +33,12 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECT_TIMEOUT))]
     connect_timeout: u64,
 
+    /// Print the runtime's event trace to stderr: every epoll turn, event,
+    /// wake, poll (with what it read and wrote) and timer, and any poll
+    /// that holds the thread for more than 10 ms.
+    #[arg(long, global = true)]
+    trace: bool,
+
     /// Load mode instead of the interactive client.
     #[command(subcommand)]
     command: Option<Command>,
@@ -126,15 +132,43 @@ fn main() -> ExitCode {
                     .error(clap::error::ErrorKind::ValueValidation, message)
                     .exit();
             }
-            bench(config)
+            bench(args.trace, config)
         }
-        None => interactive(&args.addr, connect_timeout),
+        None => interactive(args.trace, &args.addr, connect_timeout),
+    }
+}
+
+/// With `--trace`, polls longer than this are reported as stalls.
+const TRACE_STALL: Duration = Duration::from_millis(10);
+
+/// Runs `future` on a runtime, tracing to stderr if `trace`; a runtime
+/// that cannot start is an error for the user.
+fn run_on_runtime<T>(
+    trace: bool,
+    future: impl std::future::Future<Output = T>,
+) -> Result<T, ExitCode> {
+    let mut builder = runtime::Builder::new();
+    if trace {
+        builder
+            .trace(std::io::stderr())
+            .stall_threshold(TRACE_STALL);
+    }
+    match builder.build() {
+        Ok(runtime) => Ok(runtime.block_on(future)),
+        Err(e) => {
+            eprintln!("echo-client: cannot start the runtime: {e}");
+            Err(ExitCode::FAILURE)
+        }
     }
 }
 
 /// The load mode.
-fn bench(config: LoadConfig) -> ExitCode {
-    match runtime::block_on(echo_client::run_load(config)) {
+fn bench(trace: bool, config: LoadConfig) -> ExitCode {
+    let result = match run_on_runtime(trace, echo_client::run_load(config)) {
+        Ok(result) => result,
+        Err(code) => return code,
+    };
+    match result {
         Ok(report) => {
             println!("{report}");
             if report.errors.is_empty() {
@@ -151,13 +185,17 @@ fn bench(config: LoadConfig) -> ExitCode {
 }
 
 /// The interactive (or piped) client.
-fn interactive(addr: &str, connect_timeout: Duration) -> ExitCode {
+fn interactive(trace: bool, addr: &str, connect_timeout: Duration) -> ExitCode {
     let mode = if std::io::stdin().is_terminal() {
         Mode::Interactive
     } else {
         Mode::Pipe
     };
-    match runtime::block_on(echo_client::run(addr, mode, connect_timeout)) {
+    let result = match run_on_runtime(trace, echo_client::run(addr, mode, connect_timeout)) {
+        Ok(result) => result,
+        Err(code) => return code,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Err(ClientError::Interrupted) => ExitCode::from(130),

@@ -44,6 +44,26 @@ struct Args {
     #[arg(long, default_value_t = 5, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE))]
     grace: u64,
+
+    /// Print the runtime's event trace to stderr: every epoll turn, event,
+    /// wake, poll (with what it read and wrote) and timer, and any poll
+    /// that holds the thread for more than 10 ms.
+    #[arg(long)]
+    trace: bool,
+}
+
+/// With `--trace`, polls longer than this are reported as stalls.
+const TRACE_STALL: Duration = Duration::from_millis(10);
+
+/// The runtime, tracing to stderr if `trace`.
+fn build_runtime(trace: bool) -> std::io::Result<runtime::Runtime> {
+    let mut builder = runtime::Builder::new();
+    if trace {
+        builder
+            .trace(std::io::stderr())
+            .stall_threshold(TRACE_STALL);
+    }
+    builder.build()
 }
 
 /// The longest `--idle-timeout`: a day.
@@ -65,7 +85,14 @@ fn main() -> ExitCode {
         ..Config::default()
     };
     let grace = Duration::from_secs(args.grace);
-    match runtime::block_on(echo_server::run(&args.addr, config, grace)) {
+    let runtime = match build_runtime(args.trace) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("echo-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(echo_server::run(&args.addr, config, grace)) {
         Ok(Ending::Graceful) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Ok(Ending::Forced) => ExitCode::from(130),

@@ -373,14 +373,19 @@ impl Connections {
             connection: connection.clone(),
             number,
         };
-        let task = runtime::spawn(connection_task(slot, peer));
+        // Named, so that traces and dumps (SIGUSR1) say whose task it is.
+        let future = connection_task(slot, peer);
+        let task = spawn_named(&format!("conn {peer}"), future);
         this.open
             .borrow_mut()
             .insert(number, Entry { connection, task });
         if let Some(limit) = this.config.idle_timeout {
             if !this.sweeping.get() {
                 this.sweeping.set(true);
-                drop(runtime::spawn(idle::sweep(Rc::downgrade(this), limit)));
+                drop(spawn_named(
+                    "idle sweeper",
+                    idle::sweep(Rc::downgrade(this), limit),
+                ));
             }
         }
     }
@@ -501,6 +506,27 @@ impl StopSignals {
     }
 }
 
+/// Spawns `future` as a task called `name`, the name traces and dumps
+/// show.
+fn spawn_named<F: Future + 'static>(name: &str, future: F) -> JoinHandle<F::Output> {
+    match runtime::task::Builder::new().name(name).spawn(future) {
+        Ok(task) => task,
+        // The `Result` is tokio's shape; spawning on a runtime cannot fail.
+        Err(e) => panic!("cannot spawn task {name:?}: {e}"),
+    }
+}
+
+/// Prints [`runtime::dump`] (every live task, its name, age and polls, and
+/// what it waits on) to stderr at each SIGUSR1: `kill -USR1 <pid>` shows
+/// what a running server is doing.
+///
+/// Cancel safety: cancel-safe; a signal not yet seen stays queued.
+async fn dump_on_request(mut usr1: Signal) {
+    while usr1.recv().await.is_some() {
+        eprint!("SIGUSR1: {}", runtime::dump());
+    }
+}
+
 /// How [`run`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -528,6 +554,10 @@ pub async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, 
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let mut stop = StopSignals::new().map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    let usr1 = signal(SignalKind::user_defined1())
+        .map_err(|e| format!("cannot watch for SIGUSR1: {e}"))?;
+    // Ends with the runtime, at the end of the program.
+    drop(spawn_named("SIGUSR1 dump", dump_on_request(usr1)));
     println!("listening on {local}");
     // Tests and scripts read the address from the first line.
     let _ = io::stdout().flush();

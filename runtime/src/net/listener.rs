@@ -13,6 +13,7 @@ use super::{TcpStream, ToSocketAddrs};
 use crate::executor::context;
 use crate::reactor::{shut_down_error, Direction, Reactor, Registration};
 use crate::sys::socket::{self, AcceptErrorClass};
+use crate::trace::IoOutcome;
 
 /// How many connections the kernel queues before `accept` takes them.
 const BACKLOG: i32 = 1024;
@@ -180,6 +181,8 @@ impl TcpListener {
         let (fd, peer) = ready!(self
             .io
             .poll_io(cx, Direction::Read, |l| socket::accept(l.as_fd())))?;
+        self.io
+            .trace_outcome(Direction::Read, IoOutcome::Accepted(fd.as_raw_fd()));
         let stream = TcpStream::from_connected(fd, self.io.reactor().clone())?;
         Poll::Ready(Ok((stream, peer)))
     }

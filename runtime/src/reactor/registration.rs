@@ -285,6 +285,16 @@ impl<T: AsFd> Registration<T> {
         Ok(n)
     }
 
+    /// Tells a trace, if one runs, what an operation on this fd did
+    /// beyond its byte count (a listener names the connection it
+    /// accepted). Costs one readiness test when not tracing.
+    #[inline]
+    pub(crate) fn trace_outcome(&self, direction: Direction, outcome: IoOutcome) {
+        if !self.slot.readiness.get().is_plain() {
+            self.reactor.trace_io(&self.slot, direction, outcome);
+        }
+    }
+
     /// The one try: [`try_io`](Registration::try_io), with `bytes` for a
     /// trace.
     #[inline(always)]

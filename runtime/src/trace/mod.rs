@@ -53,6 +53,8 @@ pub(crate) enum IoOutcome {
     Failed(io::ErrorKind),
     /// The task parked, waiting for the direction.
     Parked,
+    /// A listener accepted a connection, now this fd.
+    Accepted(RawFd),
 }
 
 impl IoOutcome {
@@ -432,6 +434,7 @@ fn describe_op(text: &mut String, op: &IoRecord) {
         IoOutcome::WouldBlock => write!(text, "{would} would block"),
         IoOutcome::Failed(kind) => write!(text, "{would} failed ({kind})"),
         IoOutcome::Parked => Ok(()),
+        IoOutcome::Accepted(fd) => write!(text, "accepted fd {fd}"),
     };
     let _ = write!(text, " on fd {}", op.fd);
 }
