@@ -70,7 +70,7 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
 /// [`next_entry`](ReadDir::next_entry), or use it as a
 /// [`Stream`](futures_core::Stream) of `io::Result<DirEntry>`.
 ///
-/// Entries are fetched [`BATCH`] (32) at a time in one pool round trip,
+/// Entries are fetched 32 at a time in one pool round trip,
 /// with their file types.
 ///
 /// # Examples

@@ -31,7 +31,7 @@
 //!
 //! With the `futures-io` feature, every I/O type here (and in
 //! [`net`](crate::net)) implements `futures_io`'s traits too, so the
-//! `futures` crate's combinators work on them directly, and [`Compat`]
+//! `futures` crate's combinators work on them directly, and `Compat`
 //! wraps a `futures_io` type into this module's traits.
 
 mod async_fd;

@@ -49,7 +49,7 @@ pub(crate) const CHUNK: usize = 64 * 1024;
 pub(crate) const QUEUE_LIMIT: usize = 4 * CHUNK;
 
 /// A handle to the process's standard output, whose writes never block
-/// the runtime's thread (see the [module docs](self)).
+/// the runtime's thread (a thread of its own makes the `write(2)` calls).
 ///
 /// Writes return once their bytes are queued for the writer thread;
 /// [`flush`](crate::io::AsyncWriteExt::flush) waits until every byte

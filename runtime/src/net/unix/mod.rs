@@ -15,7 +15,7 @@
 //! byte is NUL (`"\0name"`) names a socket in the *abstract namespace*
 //! instead: no file is created, and the name disappears with the last
 //! socket bound to it. Addresses are reported as std's
-//! [`SocketAddr`](std::os::unix::net::SocketAddr), re-exported here.
+//! [`SocketAddr`], re-exported here.
 //!
 //! # The socket file of a listener
 //!
