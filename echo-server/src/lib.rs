@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod cores;
 mod idle;
 mod pool;
 mod server;
@@ -61,6 +62,7 @@ use std::time::Duration;
 use runtime::net::TcpListener;
 
 pub use connection::{Connection, Fate};
+pub use cores::{resolve_threads, run_threads, Balance, MAX_THREADS};
 pub use pool::BufferPool;
 pub use server::{run, Ending, Server, Summary, ACCEPT_BACKOFF};
 

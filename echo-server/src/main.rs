@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use echo_server::{Config, Ending};
+use echo_server::{Balance, Config, Ending, MAX_THREADS};
 
 /// A TCP echo server on the epoll runtime.
 ///
@@ -44,6 +44,29 @@ struct Args {
     #[arg(long, default_value_t = 5, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE))]
     grace: u64,
+
+    /// Runtimes to run, one thread each (0: one per available core; at
+    /// most 1024). With more than one, every core accepts and echoes, and
+    /// `--max-conns` is for them all.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_THREADS as u64))]
+    threads: u64,
+
+    /// With several threads, how connections reach the cores: each core
+    /// listens with SO_REUSEPORT and the kernel picks (`reuseport`), or
+    /// one core accepts and hands each to the least-loaded core
+    /// (`acceptor`).
+    #[arg(long, value_enum, default_value_t = BalanceArg::Reuseport, value_name = "STRATEGY")]
+    balance: BalanceArg,
+}
+
+/// The values of `--balance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BalanceArg {
+    /// A listener per core, on one port (SO_REUSEPORT).
+    Reuseport,
+    /// One accepting core hands connections to the least-loaded core.
+    Acceptor,
 }
 
 /// The longest `--idle-timeout`: a day.
@@ -65,7 +88,13 @@ fn main() -> ExitCode {
         ..Config::default()
     };
     let grace = Duration::from_secs(args.grace);
-    match runtime::block_on(echo_server::run(&args.addr, config, grace)) {
+    let balance = match args.balance {
+        BalanceArg::Reuseport => Balance::ReusePort,
+        BalanceArg::Acceptor => Balance::Acceptor,
+    };
+    // In range: clap bounds it by MAX_THREADS.
+    let threads = usize::try_from(args.threads).unwrap_or(MAX_THREADS);
+    match echo_server::run_threads(&args.addr, config, grace, threads, balance) {
         Ok(Ending::Graceful) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Ok(Ending::Forced) => ExitCode::from(130),

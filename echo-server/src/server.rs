@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use runtime::net::{AcceptFailure, TcpListener, TcpStream};
@@ -16,6 +17,7 @@ use runtime::sync::Notify;
 use runtime::task::JoinHandle;
 use runtime::time::Instant;
 
+use crate::cores::{Handoff, Limit, Permit};
 use crate::{idle, BufferPool, Config, Connection, EchoState, Fate, BUFFER_SIZE, LINGER};
 
 /// How long to wait before accepting again after running out of file
@@ -76,6 +78,9 @@ pub struct Server {
     connections: Rc<Connections>,
     /// When the server was made.
     started: Instant,
+    /// On the accepting core of a `--balance acceptor` group: where new
+    /// connections go; `None` serves them here.
+    handoff: Option<Handoff>,
 }
 
 /// What a server did, printed when it shuts down.
@@ -100,15 +105,63 @@ pub struct Summary {
     /// what they had read, then closed), or when the shutdown was forced
     /// (reset).
     pub forced: u64,
+    /// Connections accepted by each core, in core order, for a server of
+    /// several cores ([`Summary::combine`]); empty for one runtime.
+    pub per_core: Vec<u64>,
+}
+
+impl Summary {
+    /// The summary of a server of several cores: every count added up,
+    /// the longest uptime, and each core's connections in
+    /// [`per_core`](Summary::per_core).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use echo_server::Summary;
+    ///
+    /// let core = |connections| Summary {
+    ///     connections,
+    ///     bytes_echoed: 10 * connections,
+    ///     uptime: Duration::from_secs(1),
+    ///     closed_at_once: 0,
+    ///     finished_in_grace: 0,
+    ///     forced: 0,
+    ///     per_core: Vec::new(),
+    /// };
+    /// let all = Summary::combine(&[core(498), core(502)]);
+    /// assert_eq!((all.connections, all.bytes_echoed), (1000, 10_000));
+    /// assert!(all.to_string().starts_with("served 1000 connections (core 0: 498, core 1: 502), echoed"));
+    /// ```
+    pub fn combine(cores: &[Summary]) -> Summary {
+        Summary {
+            connections: cores.iter().map(|s| s.connections).sum(),
+            bytes_echoed: cores.iter().map(|s| s.bytes_echoed).sum(),
+            uptime: cores.iter().map(|s| s.uptime).max().unwrap_or_default(),
+            closed_at_once: cores.iter().map(|s| s.closed_at_once).sum(),
+            finished_in_grace: cores.iter().map(|s| s.finished_in_grace).sum(),
+            forced: cores.iter().map(|s| s.forced).sum(),
+            per_core: cores.iter().map(|s| s.connections).collect(),
+        }
+    }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "served {} connections", self.connections)?;
+        if self.per_core.len() > 1 {
+            f.write_str(" (")?;
+            for (index, count) in self.per_core.iter().enumerate() {
+                let sep = if index == 0 { "" } else { ", " };
+                write!(f, "{sep}core {index}: {count}")?;
+            }
+            f.write_str(")")?;
+        }
         write!(
             f,
-            "served {} connections, echoed {} bytes, up {:.1} s; at shutdown \
+            ", echoed {} bytes, up {:.1} s; at shutdown \
              {} closed at once, {} finished in grace, {} forced",
-            self.connections,
             self.bytes_echoed,
             self.uptime.as_secs_f64(),
             self.closed_at_once,
@@ -121,10 +174,79 @@ impl fmt::Display for Summary {
 impl Server {
     /// A server for `listener`.
     pub fn new(listener: TcpListener, config: Config) -> Server {
+        Server::on_core(Some(listener), config, None, None)
+    }
+
+    /// One core's server in a group: `listener` if this core accepts,
+    /// `limit` shared by every core, `handoff` if this core accepts for
+    /// the others.
+    pub(crate) fn on_core(
+        listener: Option<TcpListener>,
+        config: Config,
+        limit: Option<(Arc<Limit>, usize)>,
+        handoff: Option<Handoff>,
+    ) -> Server {
+        let mut connections = Connections::new(config);
+        connections.limit = limit;
         Server {
-            listener: Some(listener),
-            connections: Rc::new(Connections::new(config)),
+            listener,
+            connections: Rc::new(connections),
             started: Instant::now(),
+            handoff,
+        }
+    }
+
+    /// Stops handing new connections to other cores: dropping the
+    /// senders tells each receiving core that no more are coming.
+    pub(crate) fn stop_handing_off(&mut self) {
+        self.handoff = None;
+    }
+
+    /// This server's connections, for a core that receives connections
+    /// accepted by another.
+    pub(crate) fn connections(&self) -> &Rc<Connections> {
+        &self.connections
+    }
+
+    /// Stops accepting, but first takes every connection already queued
+    /// in the listener's backlog (without waiting for more), so that
+    /// closing the listener resets none of them: they join the open
+    /// connections, and a shutdown that follows says goodbye to them like
+    /// to the others. Returns how many it took.
+    ///
+    /// The `accept`s are direct system calls on the listener, not waits
+    /// for readiness, so they see every connection the kernel completed,
+    /// including those the reactor has not reported yet. A handshake that
+    /// completes between the last `accept` and the close (a window of one
+    /// system call) is still reset by the kernel.
+    pub fn drain_backlog(&mut self) -> usize {
+        let Some(listener) = self.listener.take() else {
+            return 0;
+        };
+        let Ok(listener) = listener.into_std() else {
+            return 0;
+        };
+        let mut taken = 0;
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => match TcpStream::from_std(stream) {
+                    Ok(stream) => {
+                        // Past the limit if need be: the connection is
+                        // about to be told goodbye.
+                        Connections::spawn(&self.connections, stream, peer, None);
+                        taken += 1;
+                    }
+                    Err(e) => eprintln!("{peer}: dropped at the shutdown: {e}"),
+                },
+                // The backlog is empty.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return taken,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // That one connection is gone (reset while queued, ...).
+                Err(e) if AcceptFailure::of(&e) == AcceptFailure::Connection => {}
+                // Out of file descriptors, or a broken listener: what is
+                // left is closed with the listener.
+                Err(_) => return taken,
+            }
         }
     }
 
@@ -181,13 +303,22 @@ impl Server {
         let limit = self.connections.config.max_conns.max(1);
         loop {
             self.connections.below(limit).await;
+            // A group's limit is for the whole server: a place among every
+            // core's connections. (One runtime needs no shared count.)
+            let permit = match &self.connections.limit {
+                Some((shared, _)) => Some(shared.acquire().await),
+                None => None,
+            };
             match self.listener()?.accept().await {
                 Ok((stream, peer)) => {
                     if out_of_fds {
                         eprintln!("accepting again: file descriptors are available");
                         out_of_fds = false;
                     }
-                    Connections::spawn(&self.connections, stream, peer);
+                    match &self.handoff {
+                        None => Connections::spawn(&self.connections, stream, peer, permit),
+                        Some(handoff) => handoff.place(&self.connections, stream, peer, permit),
+                    }
                 }
                 // The runtime says what an accept error means.
                 Err(e) => match AcceptFailure::of(&e) {
@@ -233,7 +364,9 @@ impl Server {
             listener,
             connections,
             started,
+            handoff,
         } = self;
+        drop(handoff);
         drop(listener); // stop accepting, if not done yet
         let mut force = pin!(force);
         connections.for_each_open(Connection::say_goodbye);
@@ -257,6 +390,7 @@ impl Server {
             closed_at_once: connections.closed_at_once.get(),
             finished_in_grace: connections.finished_in_grace.get(),
             forced: connections.forced.get(),
+            per_core: Vec::new(),
         }
     }
 }
@@ -305,6 +439,9 @@ pub(crate) struct Connections {
     sweeping: Cell<bool>,
     /// Notified whenever a connection closes.
     closed: Notify,
+    /// In a group of several cores: the connection limit shared by them
+    /// all, and this core's index.
+    limit: Option<(Arc<Limit>, usize)>,
 }
 
 impl Connections {
@@ -321,6 +458,7 @@ impl Connections {
             forced: Cell::new(0),
             sweeping: Cell::new(false),
             closed: Notify::new(),
+            limit: None,
         }
     }
 
@@ -359,8 +497,15 @@ impl Connections {
     }
 
     /// Echoes `stream` on a new task, and starts the idle sweeper if it is
-    /// not running.
-    fn spawn(this: &Rc<Connections>, stream: TcpStream, peer: SocketAddr) {
+    /// not running. `permit` is the connection's place in a group's
+    /// shared limit; it is counted on this core and released when the
+    /// connection ends.
+    pub(crate) fn spawn(
+        this: &Rc<Connections>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut permit: Option<Permit>,
+    ) {
         // Every message is answered at once, whatever its size. This fails
         // only for a socket that is not TCP or is already closed; the echo
         // then reports what is wrong.
@@ -368,10 +513,14 @@ impl Connections {
         let number = this.accepted.get();
         this.accepted.set(number + 1);
         let connection = Rc::new(Connection::new(stream));
+        if let (Some(permit), Some((_, core))) = (&mut permit, &this.limit) {
+            permit.assign(*core);
+        }
         let slot = Slot {
             connections: this.clone(),
             connection: connection.clone(),
             number,
+            _permit: permit,
         };
         let task = runtime::spawn(connection_task(slot, peer));
         this.open
@@ -422,6 +571,8 @@ struct Slot {
     connection: Rc<Connection>,
     /// Its number.
     number: u64,
+    /// Its place in a group's shared limit, given back when it ends.
+    _permit: Option<Permit>,
 }
 
 impl Drop for Slot {
@@ -472,7 +623,7 @@ async fn connection_task(slot: Slot, peer: SocketAddr) {
 
 /// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
 #[derive(Debug)]
-struct StopSignals {
+pub(crate) struct StopSignals {
     /// SIGINT deliveries.
     interrupt: Signal,
     /// SIGTERM deliveries.
@@ -481,7 +632,7 @@ struct StopSignals {
 
 impl StopSignals {
     /// Starts listening for both signals.
-    fn new() -> io::Result<StopSignals> {
+    pub(crate) fn new() -> io::Result<StopSignals> {
         Ok(StopSignals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -491,7 +642,7 @@ impl StopSignals {
     /// Waits for the next SIGINT or SIGTERM.
     ///
     /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
-    async fn next(&mut self) {
+    pub(crate) async fn next(&mut self) {
         // Either signal, whatever it yields (`None` once the runtime is
         // gone, which also means stop).
         runtime::select! {
