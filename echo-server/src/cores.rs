@@ -1,57 +1,13 @@
-//! `--threads N`: one runtime per core, each serving its own connections.
+//! `--threads N`: one runtime per core, each serving its own connections;
+//! the crate docs tell the model ("One runtime per core") and the
+//! shutdown ("Connections queued at the shutdown").
 //!
-//! [`run_threads`] starts a [`RuntimeGroup`](runtime::RuntimeGroup) of N
-//! runtimes. How connections reach them is the [`Balance`]:
-//!
-//! * [`Balance::ReusePort`] (the default): every core binds its own
-//!   listener on the one address with `SO_REUSEPORT`; the kernel hashes
-//!   each new connection to one of them. Accepting needs no lock, and a
-//!   connection lives its whole life on the core that accepted it.
-//! * [`Balance::Acceptor`]: core 0 alone listens, and hands each new
-//!   connection (its socket, as a `std::net::TcpStream`, which is `Send`)
-//!   to the core with the fewest open connections (core 0 itself
-//!   included; ties go round the cores), over a channel that core's
-//!   runtime receives on. The receiving core registers it with its own
-//!   reactor and echoes it there.
-//!
-//! The binding happens before any core starts, on the main thread: the
-//! first socket binds the address (and so learns the port, if it was 0),
-//! the others bind that same address, so a bad address or a port in use
-//! is one clear error. `listening on <addr>` is printed once every core
-//! listens.
-//!
-//! The per-connection work touches shared state only when a connection is
-//! accepted and when it ends: the limit of [`Config::max_conns`] is for
-//! the whole server, a [`Limit`] every core counts in (an atomic counter
-//! of open connections, and one per core). A server of one runtime has no
-//! such counter at all.
-//!
-//! # Shutdown
-//!
-//! The main thread waits for Ctrl-C or SIGTERM, then raises one flag that
-//! every core watches: they stop accepting together. Then each core, in
-//! this order:
-//!
-//! 1. **Takes what is queued.** Connections the kernel had already
-//!    accepted into the core's listener backlog (the handshake done, the
-//!    server not yet having called `accept`) are accepted at once with
-//!    direct `accept` calls, until the backlog is empty
-//!    ([`Server::drain_backlog`]); then the listener closes. So closing
-//!    a listener resets none of them: they join the open connections and
-//!    are told goodbye like them (the ones that sent nothing see end of
-//!    stream, a FIN, at once). Only a handshake that completes in the
-//!    window of one system call between the last `accept` and the close
-//!    is reset by the kernel, as with any server that closes its
-//!    listener. With [`Balance::Acceptor`], core 0 keeps what it takes
-//!    from the backlog, and the other cores first receive every
-//!    connection handed to them before the stop.
-//! 2. **Says goodbye** as a server of one runtime does
-//!    ([`Server::shut_down`]), with the same grace period.
-//!
-//! A second signal raises the other flag: every core resets what it still
-//! has open. The summary adds up every core's counts and shows each
-//! core's share of the connections. If a core panics, the group stops the
-//! other cores and the program reports which core it was.
+//! [`run_threads`] binds the sockets, starts a
+//! [`RuntimeGroup`](runtime::RuntimeGroup) running [`serve_core`] on each
+//! core, and waits on the main thread for the signals. [`Handoff`] and
+//! [`receive`] pass connections from the accepting core to the others
+//! with [`Balance::Acceptor`]; [`Limit`] is the connection limit every
+//! core counts in.
 
 use std::cell::Cell;
 use std::io::{self, Write};
@@ -118,8 +74,9 @@ pub fn resolve_threads(threads: usize) -> Result<usize, String> {
 }
 
 /// The `echo-server` program on `threads` runtimes (`0`: one per core):
-/// [`run`] on one runtime if that is one, else one per core as the
-/// [module docs](self) say, connections shared out by `balance`. Prints
+/// [`run`] on one runtime if that is one, else one runtime per core as
+/// the [crate docs](crate#one-runtime-per-core) say, connections shared
+/// out by `balance`. Prints
 /// `listening on <addr>` once every core listens, and the summary of all
 /// cores at the end.
 ///

@@ -218,7 +218,33 @@ impl Server {
     /// for readiness, so they see every connection the kernel completed,
     /// including those the reactor has not reported yet. A handshake that
     /// completes between the last `accept` and the close (a window of one
-    /// system call) is still reset by the kernel.
+    /// system call) is still reset by the kernel. See the [crate
+    /// docs](crate#connections-queued-at-the-shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use runtime::net::TcpListener;
+    /// use echo_server::{Config, Server};
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let mut server = Server::new(listener, Config { quiet: true, ..Config::default() });
+    ///     // The kernel completes the handshake; the server never accepted.
+    ///     let mut queued = std::net::TcpStream::connect(addr)?;
+    ///     assert_eq!(server.drain_backlog(), 1);
+    ///     // The peer reads end of stream, not a reset, then closes.
+    ///     let peer = std::thread::spawn(move || queued.read(&mut [0; 8]));
+    ///     let summary = server.shut_down(Duration::from_secs(5), std::future::pending()).await;
+    ///     assert_eq!(peer.join().unwrap()?, 0);
+    ///     assert_eq!((summary.connections, summary.closed_at_once), (1, 1));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn drain_backlog(&mut self) -> usize {
         let Some(listener) = self.listener.take() else {
             return 0;
@@ -663,8 +689,10 @@ pub enum Ending {
 
 /// The `echo-server` program: listens on `addr`, prints `listening on
 /// <addr>` on stdout (scripts and tests read the port from it), serves
-/// until Ctrl-C or SIGTERM, then shuts down with `grace` (a second signal
-/// forces it; see [`Server::shut_down`]) and prints the [`Summary`].
+/// until Ctrl-C or SIGTERM, takes the connections queued in the backlog
+/// ([`Server::drain_backlog`]), then shuts down with `grace` (a second
+/// signal forces it; see [`Server::shut_down`]) and prints the
+/// [`Summary`].
 ///
 /// Cancel safety: not meant to be cancelled (it is the whole program);
 /// dropped, it leaves the connections as [`Server::shut_down`] does.
@@ -688,8 +716,9 @@ pub async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, 
         .serve_until(stop.next())
         .await
         .map_err(|e| format!("the listener failed: {e}"))?;
-    // Refuse new connections before saying so.
-    server.stop_accepting();
+    // Refuse new connections before saying so; take the ones already
+    // queued rather than have the close reset them.
+    server.drain_backlog();
     eprintln!(
         "shutting down: idle connections close now, busy ones have {} s to finish \
          (Ctrl-C again to reset them all now)",
