@@ -228,6 +228,8 @@ pub(crate) struct Limit {
     per_core: Box<[AtomicUsize]>,
     /// Notified when a connection ends while the server is at its limit.
     freed: Notify,
+    /// Notified when the server reaches its limit.
+    full: Notify,
 }
 
 impl Limit {
@@ -238,6 +240,58 @@ impl Limit {
             open: AtomicUsize::new(0),
             per_core: (0..cores).map(|_| AtomicUsize::new(0)).collect(),
             freed: Notify::new(),
+            full: Notify::new(),
+        }
+    }
+
+    /// Takes a place below the limit, if there is one.
+    pub(crate) fn try_acquire(self: &Arc<Limit>) -> Option<Permit> {
+        let mut open = self.open.load(Ordering::SeqCst);
+        while open < self.max {
+            match self.open.compare_exchange_weak(
+                open,
+                open + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    if open + 1 == self.max {
+                        self.full.notify_waiters();
+                    }
+                    return Some(Permit {
+                        limit: self.clone(),
+                        core: None,
+                    });
+                }
+                Err(now) => open = now,
+            }
+        }
+        None
+    }
+
+    /// Waits until the server is below the limit, taking no place.
+    ///
+    /// Cancel safety: cancel-safe.
+    pub(crate) async fn until_below(&self) {
+        loop {
+            let freed = self.freed.notified();
+            if self.open.load(Ordering::SeqCst) < self.max {
+                return;
+            }
+            freed.await;
+        }
+    }
+
+    /// Waits until the server is at the limit.
+    ///
+    /// Cancel safety: cancel-safe.
+    pub(crate) async fn until_full(&self) {
+        loop {
+            let full = self.full.notified();
+            if self.open.load(Ordering::SeqCst) >= self.max {
+                return;
+            }
+            full.await;
         }
     }
 
@@ -248,22 +302,8 @@ impl Limit {
         loop {
             // Made before the look, so a place freed after it wakes us.
             let freed = self.freed.notified();
-            let mut open = self.open.load(Ordering::SeqCst);
-            while open < self.max {
-                match self.open.compare_exchange_weak(
-                    open,
-                    open + 1,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                ) {
-                    Ok(_) => {
-                        return Permit {
-                            limit: self.clone(),
-                            core: None,
-                        }
-                    }
-                    Err(now) => open = now,
-                }
+            if let Some(permit) = self.try_acquire() {
+                return permit;
             }
             freed.await;
         }

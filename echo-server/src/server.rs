@@ -81,6 +81,9 @@ pub struct Server {
     /// On the accepting core of a `--balance acceptor` group: where new
     /// connections go; `None` serves them here.
     handoff: Option<Handoff>,
+    /// In a group: a connection accepted just as the other cores reached
+    /// the shared limit, waiting for a place.
+    waiting: RefCell<Option<(TcpStream, SocketAddr)>>,
 }
 
 /// What a server did, printed when it shuts down.
@@ -193,6 +196,7 @@ impl Server {
             connections: Rc::new(connections),
             started: Instant::now(),
             handoff,
+            waiting: RefCell::new(None),
         }
     }
 
@@ -246,13 +250,17 @@ impl Server {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn drain_backlog(&mut self) -> usize {
+        let mut taken = 0;
+        if let Some((stream, peer)) = self.waiting.borrow_mut().take() {
+            Connections::spawn(&self.connections, stream, peer, None);
+            taken += 1;
+        }
         let Some(listener) = self.listener.take() else {
-            return 0;
+            return taken;
         };
         let Ok(listener) = listener.into_std() else {
-            return 0;
+            return taken;
         };
-        let mut taken = 0;
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => match TcpStream::from_std(stream) {
@@ -329,22 +337,49 @@ impl Server {
         let limit = self.connections.config.max_conns.max(1);
         loop {
             self.connections.below(limit).await;
-            // A group's limit is for the whole server: a place among every
-            // core's connections. (One runtime needs no shared count.)
-            let permit = match &self.connections.limit {
-                Some((shared, _)) => Some(shared.acquire().await),
-                None => None,
+            let listener = self.listener()?;
+            let accepted = match &self.connections.limit {
+                // One runtime needs no shared count.
+                None => listener.accept().await,
+                // A group's limit is for the whole server. A core does not
+                // reserve a place while it waits (an idle core would hold
+                // it while another core's backlog waits): it accepts while
+                // the server is below the limit, and stops waiting for a
+                // connection when the other cores reach it.
+                Some((shared, _)) => {
+                    shared.until_below().await;
+                    runtime::select! {
+                        biased;
+                        accepted = listener.accept() => accepted,
+                        () = shared.until_full() => continue,
+                    }
+                }
             };
-            match self.listener()?.accept().await {
+            match accepted {
                 Ok((stream, peer)) => {
                     if out_of_fds {
                         eprintln!("accepting again: file descriptors are available");
                         out_of_fds = false;
                     }
-                    match &self.handoff {
-                        None => Connections::spawn(&self.connections, stream, peer, permit),
-                        Some(handoff) => handoff.place(&self.connections, stream, peer, permit),
-                    }
+                    let permit = match &self.connections.limit {
+                        None => None,
+                        Some((shared, _)) => match shared.try_acquire() {
+                            Some(permit) => Some(permit),
+                            None => {
+                                // Another core took the last place at the
+                                // same moment: this connection waits for
+                                // one, where a shutdown still finds it.
+                                *self.waiting.borrow_mut() = Some((stream, peer));
+                                let permit = shared.acquire().await;
+                                let Some((stream, peer)) = self.waiting.borrow_mut().take() else {
+                                    continue;
+                                };
+                                self.dispatch(stream, peer, Some(permit));
+                                continue;
+                            }
+                        },
+                    };
+                    self.dispatch(stream, peer, permit);
                 }
                 // The runtime says what an accept error means.
                 Err(e) => match AcceptFailure::of(&e) {
@@ -364,6 +399,15 @@ impl Server {
                     _ => return Err(e),
                 },
             }
+        }
+    }
+
+    /// Serves a connection just accepted here, or hands it to another
+    /// core.
+    fn dispatch(&self, stream: TcpStream, peer: SocketAddr, permit: Option<Permit>) {
+        match &self.handoff {
+            None => Connections::spawn(&self.connections, stream, peer, permit),
+            Some(handoff) => handoff.place(&self.connections, stream, peer, permit),
         }
     }
 
@@ -391,8 +435,9 @@ impl Server {
             connections,
             started,
             handoff,
+            waiting,
         } = self;
-        drop(handoff);
+        drop((handoff, waiting));
         drop(listener); // stop accepting, if not done yet
         let mut force = pin!(force);
         connections.for_each_open(Connection::say_goodbye);
