@@ -316,7 +316,9 @@ impl Server {
     /// descriptors is reported once and retried after [`ACCEPT_BACKOFF`].
     ///
     /// Cancel safety: cancel-safe; a connection is either accepted and
-    /// running on its own task, or still in the kernel's backlog.
+    /// running on its own task, or still in the kernel's backlog (or, on a
+    /// core of a group that reached the shared limit at the moment it
+    /// accepted, held by the server for [`drain_backlog`](Server::drain_backlog)).
     ///
     /// # Errors
     ///
