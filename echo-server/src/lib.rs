@@ -40,16 +40,92 @@
 //! * **Accept errors.** Running out of file descriptors is reported once and
 //!   retried after [`ACCEPT_BACKOFF`], without spinning; an error that
 //!   concerns one connection skips it.
+//! * **Nothing queued is reset.** When the program stops, connections the
+//!   kernel had already accepted into the listener's backlog (handshake
+//!   done, not yet accepted by the server: say, waiting at
+//!   [`Config::max_conns`]) are accepted at once, and told goodbye like
+//!   the open ones; see [Connections queued at the shutdown].
+//!
+//! # One runtime per core
+//!
+//! The runtime is single-threaded; [`run_threads`] (`echo-server
+//! --threads N`) runs N of them, one thread each, each accepting and
+//! echoing its own connections with everything above unchanged. How
+//! connections reach the cores is the [`Balance`]:
+//!
+//! * [`Balance::ReusePort`] (the default): every core binds its own
+//!   listener on the one address with `SO_REUSEPORT`, and the kernel
+//!   hashes each new connection to one of them. Accepting needs no lock,
+//!   and a connection lives its whole life on the core that accepted it.
+//!   The hash balances the number of connections on average, not their
+//!   work: a few heavy connections may all land on one core.
+//! * [`Balance::Acceptor`]: core 0 alone listens, and hands each new
+//!   connection (its socket as a `std::net::TcpStream`, which is `Send`)
+//!   to the core with the fewest open connections at that moment (core 0
+//!   itself included; ties go round the cores), over a channel that core
+//!   receives on. That core registers the socket with its own reactor and
+//!   echoes it there until it ends.
+//!
+//! The sockets are bound before any core starts: the first binds the
+//! address (and learns the port, if it was 0), the others bind that same
+//! address; so a bad address or a port in use is one clear error, and
+//! `listening on <addr>` is printed once every core listens.
+//!
+//! [`Config::max_conns`] is for the whole server, and
+//! [`Config::idle_timeout`] means the same on every core. The limit is an
+//! atomic count of open connections shared by the cores, touched only
+//! when a connection is accepted and when it ends; the echo itself, per
+//! message, touches nothing shared. A server of one runtime has no shared
+//! count at all.
+//!
+//! Ctrl-C or SIGTERM raises one flag that every core watches, so they stop
+//! accepting together; each core then takes what is queued for it (below)
+//! and shuts down as [`Server::shut_down`] says, with the same grace
+//! period; a second signal makes every core reset what it still has open.
+//! The [`Summary`] adds up every core's counts and shows each core's share
+//! (`served 1000 connections (core 0: 498, core 1: 502), echoed ...`). A
+//! panic in a connection's task ends that connection only; a panic in a
+//! core's own future stops the other cores, and the program reports which
+//! core it was and exits 1.
+//!
+//! # Connections queued at the shutdown
+//!
+//! Closing a listener makes the kernel reset (RST) every connection still
+//! in its backlog, a connection whose peer believes it is connected and
+//! may already have sent data. So when the program stops, it does not just
+//! close its listeners: [`Server::drain_backlog`] first accepts everything
+//! already queued, with direct `accept` calls until the kernel says the
+//! backlog is empty (not waiting for readiness, which the reactor may not
+//! have reported yet), and only then closes the listener. Every core
+//! drains its own listener after all of them stopped accepting. The
+//! connections taken are served like the ones open at the shutdown: each
+//! is told goodbye, so a peer that sent nothing reads end of stream (a
+//! FIN) at once, and the [`Summary`] counts them (`closed at once`, or
+//! `finished in grace` if the server read data from them before its
+//! goodbye; bytes the server never read are dropped, as [`LINGER`] says).
+//! The connection limit does not hold them back: they are about to close.
+//! With [`Balance::Acceptor`], core 0 keeps what it drains, and every
+//! other core first registers each connection handed to it before the
+//! stop, so none is lost in between.
+//!
+//! What remains is the window of one system call: a handshake that
+//! completes between the last `accept` and the close of the listener is
+//! reset by the kernel, as with any server that closes its listener.
+//! Connections that arrive after the close are refused.
 //!
 //! The modules: this one holds the story, [`Config`], [`serve`] and
 //! [`echo`]; `connection` the echo's state machine and what the server
 //! asks of a connection; `server` accepting, the open connections, the
-//! shutdown and the program's [`run`]; `idle` the idle sweeper; `pool` the
+//! shutdown and the program's [`run`]; `cores` [`run_threads`], the
+//! hand-off and the shared limit; `idle` the idle sweeper; `pool` the
 //! buffers.
+//!
+//! [Connections queued at the shutdown]: #connections-queued-at-the-shutdown
 
 #![forbid(unsafe_code)]
 
 mod connection;
+mod cores;
 mod idle;
 mod pool;
 mod server;
@@ -61,6 +137,7 @@ use std::time::Duration;
 use runtime::net::TcpListener;
 
 pub use connection::{Connection, Fate};
+pub use cores::{resolve_threads, run_threads, Balance, MAX_THREADS};
 pub use pool::BufferPool;
 pub use server::{run, Ending, Server, Summary, ACCEPT_BACKOFF};
 
@@ -118,7 +195,14 @@ pub struct Config {
     /// connections whose peers are slow to take their echo; buffers given
     /// back beyond that are freed.
     pub pool_buffers: usize,
+    /// Run with the runtime's event trace on stderr, and report polls that
+    /// hold a thread longer than [`TRACE_STALL`] (what `--trace` does).
+    /// Only [`run_threads`] reads it: it builds the runtimes.
+    pub trace: bool,
 }
+
+/// With [`Config::trace`], polls longer than this are reported as stalls.
+pub const TRACE_STALL: Duration = Duration::from_millis(10);
 
 impl Default for Config {
     /// Per-connection lines on, a 300 s idle timeout, 10,000 connections,
@@ -129,6 +213,7 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(300)),
             max_conns: 10_000,
             pool_buffers: POOL_BUFFERS,
+            trace: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use echo_server::{Config, Ending};
+use echo_server::{Balance, Config, Ending, MAX_THREADS};
 
 /// A TCP echo server on the epoll runtime.
 ///
@@ -50,20 +50,29 @@ struct Args {
     /// that holds the thread for more than 10 ms.
     #[arg(long)]
     trace: bool,
+
+    /// Runtimes to run, one thread each (0: one per available core; at
+    /// most 1024). With more than one, every core accepts and echoes, and
+    /// `--max-conns` is for them all.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_THREADS as u64))]
+    threads: u64,
+
+    /// With several threads, how connections reach the cores: each core
+    /// listens with SO_REUSEPORT and the kernel picks (`reuseport`), or
+    /// one core accepts and hands each to the least-loaded core
+    /// (`acceptor`).
+    #[arg(long, value_enum, default_value_t = BalanceArg::Reuseport, value_name = "STRATEGY")]
+    balance: BalanceArg,
 }
 
-/// With `--trace`, polls longer than this are reported as stalls.
-const TRACE_STALL: Duration = Duration::from_millis(10);
-
-/// The runtime, tracing to stderr if `trace`.
-fn build_runtime(trace: bool) -> std::io::Result<runtime::Runtime> {
-    let mut builder = runtime::Builder::new();
-    if trace {
-        builder
-            .trace(std::io::stderr())
-            .stall_threshold(TRACE_STALL);
-    }
-    builder.build()
+/// The values of `--balance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BalanceArg {
+    /// A listener per core, on one port (SO_REUSEPORT).
+    Reuseport,
+    /// One accepting core hands connections to the least-loaded core.
+    Acceptor,
 }
 
 /// The longest `--idle-timeout`: a day.
@@ -82,17 +91,17 @@ fn main() -> ExitCode {
         quiet: args.quiet,
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         max_conns: usize::try_from(args.max_conns).unwrap_or(usize::MAX),
+        trace: args.trace,
         ..Config::default()
     };
     let grace = Duration::from_secs(args.grace);
-    let runtime = match build_runtime(args.trace) {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("echo-server: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let balance = match args.balance {
+        BalanceArg::Reuseport => Balance::ReusePort,
+        BalanceArg::Acceptor => Balance::Acceptor,
     };
-    match runtime.block_on(echo_server::run(&args.addr, config, grace)) {
+    // In range: clap bounds it by MAX_THREADS.
+    let threads = usize::try_from(args.threads).unwrap_or(MAX_THREADS);
+    match echo_server::run_threads(&args.addr, config, grace, threads, balance) {
         Ok(Ending::Graceful) => ExitCode::SUCCESS,
         // The shell's convention for "ended by SIGINT".
         Ok(Ending::Forced) => ExitCode::from(130),

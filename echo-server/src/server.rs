@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use runtime::net::{AcceptFailure, TcpListener, TcpStream};
@@ -16,6 +17,7 @@ use runtime::sync::Notify;
 use runtime::task::JoinHandle;
 use runtime::time::Instant;
 
+use crate::cores::{Handoff, Limit, Permit};
 use crate::{idle, BufferPool, Config, Connection, EchoState, Fate, BUFFER_SIZE, LINGER};
 
 /// How long to wait before accepting again after running out of file
@@ -76,6 +78,12 @@ pub struct Server {
     connections: Rc<Connections>,
     /// When the server was made.
     started: Instant,
+    /// On the accepting core of a `--balance acceptor` group: where new
+    /// connections go; `None` serves them here.
+    handoff: Option<Handoff>,
+    /// In a group: a connection accepted just as the other cores reached
+    /// the shared limit, waiting for a place.
+    waiting: RefCell<Option<(TcpStream, SocketAddr)>>,
 }
 
 /// What a server did, printed when it shuts down.
@@ -100,15 +108,63 @@ pub struct Summary {
     /// what they had read, then closed), or when the shutdown was forced
     /// (reset).
     pub forced: u64,
+    /// Connections accepted by each core, in core order, for a server of
+    /// several cores ([`Summary::combine`]); empty for one runtime.
+    pub per_core: Vec<u64>,
+}
+
+impl Summary {
+    /// The summary of a server of several cores: every count added up,
+    /// the longest uptime, and each core's connections in
+    /// [`per_core`](Summary::per_core).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use echo_server::Summary;
+    ///
+    /// let core = |connections| Summary {
+    ///     connections,
+    ///     bytes_echoed: 10 * connections,
+    ///     uptime: Duration::from_secs(1),
+    ///     closed_at_once: 0,
+    ///     finished_in_grace: 0,
+    ///     forced: 0,
+    ///     per_core: Vec::new(),
+    /// };
+    /// let all = Summary::combine(&[core(498), core(502)]);
+    /// assert_eq!((all.connections, all.bytes_echoed), (1000, 10_000));
+    /// assert!(all.to_string().starts_with("served 1000 connections (core 0: 498, core 1: 502), echoed"));
+    /// ```
+    pub fn combine(cores: &[Summary]) -> Summary {
+        Summary {
+            connections: cores.iter().map(|s| s.connections).sum(),
+            bytes_echoed: cores.iter().map(|s| s.bytes_echoed).sum(),
+            uptime: cores.iter().map(|s| s.uptime).max().unwrap_or_default(),
+            closed_at_once: cores.iter().map(|s| s.closed_at_once).sum(),
+            finished_in_grace: cores.iter().map(|s| s.finished_in_grace).sum(),
+            forced: cores.iter().map(|s| s.forced).sum(),
+            per_core: cores.iter().map(|s| s.connections).collect(),
+        }
+    }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "served {} connections", self.connections)?;
+        if self.per_core.len() > 1 {
+            f.write_str(" (")?;
+            for (index, count) in self.per_core.iter().enumerate() {
+                let sep = if index == 0 { "" } else { ", " };
+                write!(f, "{sep}core {index}: {count}")?;
+            }
+            f.write_str(")")?;
+        }
         write!(
             f,
-            "served {} connections, echoed {} bytes, up {:.1} s; at shutdown \
+            ", echoed {} bytes, up {:.1} s; at shutdown \
              {} closed at once, {} finished in grace, {} forced",
-            self.connections,
             self.bytes_echoed,
             self.uptime.as_secs_f64(),
             self.closed_at_once,
@@ -121,10 +177,110 @@ impl fmt::Display for Summary {
 impl Server {
     /// A server for `listener`.
     pub fn new(listener: TcpListener, config: Config) -> Server {
+        Server::on_core(Some(listener), config, None, None)
+    }
+
+    /// One core's server in a group: `listener` if this core accepts,
+    /// `limit` shared by every core, `handoff` if this core accepts for
+    /// the others.
+    pub(crate) fn on_core(
+        listener: Option<TcpListener>,
+        config: Config,
+        limit: Option<(Arc<Limit>, usize)>,
+        handoff: Option<Handoff>,
+    ) -> Server {
+        let mut connections = Connections::new(config);
+        connections.limit = limit;
         Server {
-            listener: Some(listener),
-            connections: Rc::new(Connections::new(config)),
+            listener,
+            connections: Rc::new(connections),
             started: Instant::now(),
+            handoff,
+            waiting: RefCell::new(None),
+        }
+    }
+
+    /// Stops handing new connections to other cores: dropping the
+    /// senders tells each receiving core that no more are coming.
+    pub(crate) fn stop_handing_off(&mut self) {
+        self.handoff = None;
+    }
+
+    /// This server's connections, for a core that receives connections
+    /// accepted by another.
+    pub(crate) fn connections(&self) -> &Rc<Connections> {
+        &self.connections
+    }
+
+    /// Stops accepting, but first takes every connection already queued
+    /// in the listener's backlog (without waiting for more), so that
+    /// closing the listener resets none of them: they join the open
+    /// connections, and a shutdown that follows says goodbye to them like
+    /// to the others. Returns how many it took.
+    ///
+    /// The `accept`s are direct system calls on the listener, not waits
+    /// for readiness, so they see every connection the kernel completed,
+    /// including those the reactor has not reported yet. A handshake that
+    /// completes between the last `accept` and the close (a window of one
+    /// system call) is still reset by the kernel. See the [crate
+    /// docs](crate#connections-queued-at-the-shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use runtime::net::TcpListener;
+    /// use echo_server::{Config, Server};
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let mut server = Server::new(listener, Config { quiet: true, ..Config::default() });
+    ///     // The kernel completes the handshake; the server never accepted.
+    ///     let mut queued = std::net::TcpStream::connect(addr)?;
+    ///     assert_eq!(server.drain_backlog(), 1);
+    ///     // The peer reads end of stream, not a reset, then closes.
+    ///     let peer = std::thread::spawn(move || queued.read(&mut [0; 8]));
+    ///     let summary = server.shut_down(Duration::from_secs(5), std::future::pending()).await;
+    ///     assert_eq!(peer.join().unwrap()?, 0);
+    ///     assert_eq!((summary.connections, summary.closed_at_once), (1, 1));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn drain_backlog(&mut self) -> usize {
+        let mut taken = 0;
+        if let Some((stream, peer)) = self.waiting.borrow_mut().take() {
+            Connections::spawn(&self.connections, stream, peer, None);
+            taken += 1;
+        }
+        let Some(listener) = self.listener.take() else {
+            return taken;
+        };
+        let Ok(listener) = listener.into_std() else {
+            return taken;
+        };
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => match TcpStream::from_std(stream) {
+                    Ok(stream) => {
+                        // Past the limit if need be: the connection is
+                        // about to be told goodbye.
+                        Connections::spawn(&self.connections, stream, peer, None);
+                        taken += 1;
+                    }
+                    Err(e) => eprintln!("{peer}: dropped at the shutdown: {e}"),
+                },
+                // The backlog is empty.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return taken,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // That one connection is gone (reset while queued, ...).
+                Err(e) if AcceptFailure::of(&e) == AcceptFailure::Connection => {}
+                // Out of file descriptors, or a broken listener: what is
+                // left is closed with the listener.
+                Err(_) => return taken,
+            }
         }
     }
 
@@ -160,7 +316,9 @@ impl Server {
     /// descriptors is reported once and retried after [`ACCEPT_BACKOFF`].
     ///
     /// Cancel safety: cancel-safe; a connection is either accepted and
-    /// running on its own task, or still in the kernel's backlog.
+    /// running on its own task, or still in the kernel's backlog (or, on a
+    /// core of a group that reached the shared limit at the moment it
+    /// accepted, held by the server for [`drain_backlog`](Server::drain_backlog)).
     ///
     /// # Errors
     ///
@@ -181,13 +339,49 @@ impl Server {
         let limit = self.connections.config.max_conns.max(1);
         loop {
             self.connections.below(limit).await;
-            match self.listener()?.accept().await {
+            let listener = self.listener()?;
+            let accepted = match &self.connections.limit {
+                // One runtime needs no shared count.
+                None => listener.accept().await,
+                // A group's limit is for the whole server. A core does not
+                // reserve a place while it waits (an idle core would hold
+                // it while another core's backlog waits): it accepts while
+                // the server is below the limit, and stops waiting for a
+                // connection when the other cores reach it.
+                Some((shared, _)) => {
+                    shared.until_below().await;
+                    runtime::select! {
+                        biased;
+                        accepted = listener.accept() => accepted,
+                        () = shared.until_full() => continue,
+                    }
+                }
+            };
+            match accepted {
                 Ok((stream, peer)) => {
                     if out_of_fds {
                         eprintln!("accepting again: file descriptors are available");
                         out_of_fds = false;
                     }
-                    Connections::spawn(&self.connections, stream, peer);
+                    let permit = match &self.connections.limit {
+                        None => None,
+                        Some((shared, _)) => match shared.try_acquire() {
+                            Some(permit) => Some(permit),
+                            None => {
+                                // Another core took the last place at the
+                                // same moment: this connection waits for
+                                // one, where a shutdown still finds it.
+                                *self.waiting.borrow_mut() = Some((stream, peer));
+                                let permit = shared.acquire().await;
+                                let Some((stream, peer)) = self.waiting.borrow_mut().take() else {
+                                    continue;
+                                };
+                                self.dispatch(stream, peer, Some(permit));
+                                continue;
+                            }
+                        },
+                    };
+                    self.dispatch(stream, peer, permit);
                 }
                 // The runtime says what an accept error means.
                 Err(e) => match AcceptFailure::of(&e) {
@@ -207,6 +401,15 @@ impl Server {
                     _ => return Err(e),
                 },
             }
+        }
+    }
+
+    /// Serves a connection just accepted here, or hands it to another
+    /// core.
+    fn dispatch(&self, stream: TcpStream, peer: SocketAddr, permit: Option<Permit>) {
+        match &self.handoff {
+            None => Connections::spawn(&self.connections, stream, peer, permit),
+            Some(handoff) => handoff.place(&self.connections, stream, peer, permit),
         }
     }
 
@@ -233,7 +436,10 @@ impl Server {
             listener,
             connections,
             started,
+            handoff,
+            waiting,
         } = self;
+        drop((handoff, waiting));
         drop(listener); // stop accepting, if not done yet
         let mut force = pin!(force);
         connections.for_each_open(Connection::say_goodbye);
@@ -257,6 +463,7 @@ impl Server {
             closed_at_once: connections.closed_at_once.get(),
             finished_in_grace: connections.finished_in_grace.get(),
             forced: connections.forced.get(),
+            per_core: Vec::new(),
         }
     }
 }
@@ -305,6 +512,9 @@ pub(crate) struct Connections {
     sweeping: Cell<bool>,
     /// Notified whenever a connection closes.
     closed: Notify,
+    /// In a group of several cores: the connection limit shared by them
+    /// all, and this core's index.
+    limit: Option<(Arc<Limit>, usize)>,
 }
 
 impl Connections {
@@ -321,6 +531,7 @@ impl Connections {
             forced: Cell::new(0),
             sweeping: Cell::new(false),
             closed: Notify::new(),
+            limit: None,
         }
     }
 
@@ -359,8 +570,15 @@ impl Connections {
     }
 
     /// Echoes `stream` on a new task, and starts the idle sweeper if it is
-    /// not running.
-    fn spawn(this: &Rc<Connections>, stream: TcpStream, peer: SocketAddr) {
+    /// not running. `permit` is the connection's place in a group's
+    /// shared limit; it is counted on this core and released when the
+    /// connection ends.
+    pub(crate) fn spawn(
+        this: &Rc<Connections>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut permit: Option<Permit>,
+    ) {
         // Every message is answered at once, whatever its size. This fails
         // only for a socket that is not TCP or is already closed; the echo
         // then reports what is wrong.
@@ -368,10 +586,14 @@ impl Connections {
         let number = this.accepted.get();
         this.accepted.set(number + 1);
         let connection = Rc::new(Connection::new(stream));
+        if let (Some(permit), Some((_, core))) = (&mut permit, &this.limit) {
+            permit.assign(*core);
+        }
         let slot = Slot {
             connections: this.clone(),
             connection: connection.clone(),
             number,
+            _permit: permit,
         };
         // Named, so that traces and dumps (SIGUSR1) say whose task it is.
         let future = connection_task(slot, peer);
@@ -427,6 +649,8 @@ struct Slot {
     connection: Rc<Connection>,
     /// Its number.
     number: u64,
+    /// Its place in a group's shared limit, given back when it ends.
+    _permit: Option<Permit>,
 }
 
 impl Drop for Slot {
@@ -477,7 +701,7 @@ async fn connection_task(slot: Slot, peer: SocketAddr) {
 
 /// Ctrl-C (SIGINT) and SIGTERM, either of which asks the server to stop.
 #[derive(Debug)]
-struct StopSignals {
+pub(crate) struct StopSignals {
     /// SIGINT deliveries.
     interrupt: Signal,
     /// SIGTERM deliveries.
@@ -486,7 +710,7 @@ struct StopSignals {
 
 impl StopSignals {
     /// Starts listening for both signals.
-    fn new() -> io::Result<StopSignals> {
+    pub(crate) fn new() -> io::Result<StopSignals> {
         Ok(StopSignals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -496,7 +720,7 @@ impl StopSignals {
     /// Waits for the next SIGINT or SIGTERM.
     ///
     /// Cancel safety: cancel-safe; a signal not yet seen stays queued.
-    async fn next(&mut self) {
+    pub(crate) async fn next(&mut self) {
         // Either signal, whatever it yields (`None` once the runtime is
         // gone, which also means stop).
         runtime::select! {
@@ -538,8 +762,10 @@ pub enum Ending {
 
 /// The `echo-server` program: listens on `addr`, prints `listening on
 /// <addr>` on stdout (scripts and tests read the port from it), serves
-/// until Ctrl-C or SIGTERM, then shuts down with `grace` (a second signal
-/// forces it; see [`Server::shut_down`]) and prints the [`Summary`].
+/// until Ctrl-C or SIGTERM, takes the connections queued in the backlog
+/// ([`Server::drain_backlog`]), then shuts down with `grace` (a second
+/// signal forces it; see [`Server::shut_down`]) and prints the
+/// [`Summary`].
 ///
 /// Cancel safety: not meant to be cancelled (it is the whole program);
 /// dropped, it leaves the connections as [`Server::shut_down`] does.
@@ -567,8 +793,9 @@ pub async fn run(addr: &str, config: Config, grace: Duration) -> Result<Ending, 
         .serve_until(stop.next())
         .await
         .map_err(|e| format!("the listener failed: {e}"))?;
-    // Refuse new connections before saying so.
-    server.stop_accepting();
+    // Refuse new connections before saying so; take the ones already
+    // queued rather than have the close reset them.
+    server.drain_backlog();
     eprintln!(
         "shutting down: idle connections close now, busy ones have {} s to finish \
          (Ctrl-C again to reset them all now)",

@@ -62,6 +62,11 @@ fn numeric_options_out_of_their_bounds_are_usage_errors_naming_them() {
         (&["--grace", "1e3"], "--grace"),
         (&["--max-conns", "0"], "--max-conns"),
         (&["--max-conns", "1000001"], "--max-conns"),
+        (&["--threads", "1025"], "--threads"),
+        (&["--threads=-1"], "--threads"),
+        (&["--threads", "two"], "--threads"),
+        (&["--threads", ""], "--threads"),
+        (&["--balance", "random"], "--balance"),
     ];
     for (args, option) in cases {
         let output = run(args);
@@ -72,5 +77,27 @@ fn numeric_options_out_of_their_bounds_are_usage_errors_naming_them() {
             output.stderr
         );
         assert!(output.stdout.is_empty(), "{args:?}: no `listening on` line");
+    }
+}
+
+#[test]
+fn a_bad_thread_count_says_what_is_allowed() {
+    let output = run(&["--threads", "100000"]);
+    assert_eq!(output.status.code(), Some(2), "{}", output.stderr);
+    assert!(output.stderr.contains("0..=1024"), "{}", output.stderr);
+    assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+}
+
+#[test]
+fn an_address_in_use_is_a_clear_error_with_several_threads() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for balance in ["reuseport", "acceptor"] {
+        let output = run(&["--addr", &addr, "--threads", "2", "--balance", balance]);
+        assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
+        let prefix = format!("echo-server: cannot listen on {addr}: ");
+        assert!(output.stderr.starts_with(&prefix), "{}", output.stderr);
+        assert_eq!(output.stderr.lines().count(), 1, "{}", output.stderr);
+        assert!(output.stdout.is_empty(), "no `listening on` line");
     }
 }
