@@ -66,7 +66,7 @@ impl RemoteQueue {
     }
 
     /// Adds `id`; callable from any thread.
-    pub(crate) fn push(&self, id: TaskId) {
+    fn push(&self, id: TaskId) {
         if let Err(id) = self.ring.push(id) {
             self.overflow
                 .lock()
