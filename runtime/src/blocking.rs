@@ -44,11 +44,13 @@
 use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use crate::executor::{context, Core};
+// loom's under `cfg(loom)`, so that `tests/loom_blocking.rs` can model the
+// hand-off between submitters and pool threads.
+use crate::loom::{thread, Arc, Condvar, Mutex, MutexGuard};
 use crate::sync::oneshot;
 use crate::task::JoinHandle;
 

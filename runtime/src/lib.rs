@@ -113,6 +113,9 @@ mod blocking;
 mod coop;
 mod executor;
 mod loom;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_model;
 mod macros;
 mod reactor;
 mod slab;

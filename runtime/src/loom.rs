@@ -14,9 +14,16 @@
 //!     cargo test -p runtime --release --test 'loom_*'
 //! ```
 //!
-//! Under `cfg(loom)` the whole crate builds, but only the sync primitives
-//! run on loom's types; the reactor and the executor keep std's and are not
-//! exercised by the models. Public signatures never change: a
+//! Under `cfg(loom)` the whole crate builds (a runtime built under loom is
+//! not usable outside `loom::model`). The sync primitives, the executor's
+//! cross-thread state (`executor/waker.rs`, `executor/remote.rs`) and the
+//! blocking pool run on loom's types; the reactor keeps std's and is not
+//! exercised by the models, since loom cannot model `epoll_wait`. Two
+//! stand-ins make the remote wake path visible to loom: [`Ring`] replaces
+//! crossbeam's lock-free `ArrayQueue` (which loom cannot see into), and
+//! the eventfd `Notifier` becomes a loom-visible flag
+//! ([`ModelEventfd`]). `crate::loom_model` exposes the pieces to
+//! `tests/loom_executor.rs`. Public signatures never change: a
 //! `lock_owned(self: Arc<Self>)` takes std's `Arc` in both builds, and a
 //! waker is always std's (loom's `block_on` supplies one that is
 //! loom-aware).
@@ -28,12 +35,12 @@
 //! [loom]: https://docs.rs/loom
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+pub(crate) use std::sync::{atomic, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 #[cfg(not(loom))]
 pub(crate) use std::thread;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+pub(crate) use loom::sync::{atomic, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 #[cfg(loom)]
 pub(crate) use loom::thread;
 
@@ -128,5 +135,86 @@ impl<T: ?Sized> UnsafeCell<T> {
         // SAFETY: `&mut self` proves that no other access to the cell
         // exists, for as long as the returned borrow lives.
         self.inner.with_mut(|value| unsafe { &mut *value })
+    }
+}
+
+/// Under loom, the stand-in for crossbeam's `ArrayQueue` in the remote run
+/// queue: the same interface (bounded, `push` gives the value back when
+/// full), built on loom's `Mutex` so that loom sees every hand-off. loom
+/// cannot look inside crossbeam's atomics, so the model checks the
+/// protocol around the ring (queued flag, overflow, `ring_pending`, the
+/// eventfd), not the ring's own lock-free code, which crossbeam tests.
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct Ring<T> {
+    /// The slots, oldest first.
+    slots: Mutex<std::collections::VecDeque<T>>,
+    /// How many fit.
+    capacity: usize,
+}
+
+#[cfg(loom)]
+impl<T> Ring<T> {
+    /// An empty ring of `capacity` slots.
+    pub(crate) fn new(capacity: usize) -> Ring<T> {
+        Ring {
+            slots: Mutex::new(std::collections::VecDeque::new()),
+            capacity,
+        }
+    }
+
+    /// Adds `value`, or gives it back if the ring is full.
+    pub(crate) fn push(&self, value: T) -> Result<(), T> {
+        let mut slots = self.slots.lock().unwrap();
+        if slots.len() >= self.capacity {
+            return Err(value);
+        }
+        slots.push_back(value);
+        Ok(())
+    }
+
+    /// The oldest value, if any.
+    pub(crate) fn pop(&self) -> Option<T> {
+        self.slots.lock().unwrap().pop_front()
+    }
+
+    /// True if no value is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.lock().unwrap().is_empty()
+    }
+}
+
+/// Under loom, the eventfd's part in the remote wake path: a `notify` sets
+/// the flag, and the runtime's turn ([`wait`](ModelEventfd::wait)) either
+/// blocks until it is set (an `epoll_wait` without timeout) or only looks
+/// (a timeout of zero), and reports and clears it: edge-triggered epoll
+/// reports each notification after the last turn that returned it once. A
+/// lost wake then leaves the runtime's thread blocked for good, which loom
+/// reports as a deadlock.
+#[cfg(loom)]
+#[derive(Debug, Default)]
+pub(crate) struct ModelEventfd {
+    /// True from a `notify` until a turn reports it.
+    signalled: Mutex<bool>,
+    /// Signalled by `notify`.
+    condvar: Condvar,
+}
+
+#[cfg(loom)]
+impl ModelEventfd {
+    /// What a write to the eventfd does.
+    pub(crate) fn notify(&self) {
+        *self.signalled.lock().unwrap() = true;
+        self.condvar.notify_all();
+    }
+
+    /// What one turn sees of the eventfd: true if it fired. With `block`,
+    /// waits until it does.
+    pub(crate) fn wait(&self, block: bool) -> bool {
+        let mut signalled = self.signalled.lock().unwrap();
+        while block && !*signalled {
+            signalled = self.condvar.wait(signalled).unwrap();
+        }
+        std::mem::take(&mut *signalled)
     }
 }

@@ -9,7 +9,7 @@ use super::cell::TaskMeta;
 use super::remote::{RemoteJoin, RemoteRunner};
 use super::waker::Shared;
 use super::{context, Core, RuntimeId};
-use crate::blocking::spawn_blocking_on;
+use crate::blocking::{spawn_blocking_on, BlockingPool};
 use crate::task::{Id, JoinError, JoinHandle};
 
 /// A handle to a runtime that other threads (pool threads, plain threads,
@@ -221,20 +221,28 @@ impl Handle {
             return context::with_current(|core| spawn_blocking_on(core, f))
                 .expect("the runtime is current");
         }
-        // Off the runtime's thread nothing needs to run on the runtime:
-        // the pool thread reports straight to the handle.
-        let join = RemoteJoin::new(Id::next());
-        let report = join.clone();
-        let ran = self.shared.blocking.run(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            report.finish(result.map_err(JoinError::panic));
-        });
-        if let Err(e) = ran {
-            let message = format!("spawn_blocking: cannot start a pool thread: {e}");
-            join.finish(Err(JoinError::panic(Box::new(message))));
-        }
-        JoinHandle::remote(join)
+        spawn_blocking_remote(&self.shared.blocking, f)
     }
+}
+
+/// [`Handle::spawn_blocking`] off the runtime's thread: nothing needs to
+/// run on the runtime, the pool thread reports straight to the handle.
+pub(crate) fn spawn_blocking_remote<F, R>(pool: &BlockingPool, f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let join = RemoteJoin::new(Id::next());
+    let report = join.clone();
+    let ran = pool.run(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        report.finish(result.map_err(JoinError::panic));
+    });
+    if let Err(e) = ran {
+        let message = format!("spawn_blocking: cannot start a pool thread: {e}");
+        join.finish(Err(JoinError::panic(Box::new(message))));
+    }
+    JoinHandle::remote(join)
 }
 
 /// The error of [`Handle::try_current`]: no runtime runs on this thread.

@@ -25,7 +25,7 @@ pub(crate) mod cell;
 pub(crate) mod context;
 mod dump;
 mod group;
-mod handle;
+pub(crate) mod handle;
 mod metrics;
 pub(crate) mod remote;
 mod runtime;

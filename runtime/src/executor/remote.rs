@@ -11,12 +11,13 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{ready, Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
 use crate::coop;
+use crate::loom::{Mutex, MutexGuard};
 use crate::task::{Id, JoinError};
 
 /// What a handle and its remote task share.

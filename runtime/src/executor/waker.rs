@@ -14,13 +14,17 @@
 //! tasks woken per tick.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::Wake;
 
+#[cfg(not(loom))]
 use crossbeam_queue::ArrayQueue;
 
 use crate::blocking::BlockingPool;
+use crate::loom::atomic::{AtomicBool, Ordering};
+use crate::loom::Mutex;
+#[cfg(loom)]
+use crate::loom::Ring as ArrayQueue;
 use crate::slab::Key;
 use crate::sys::eventfd::Notifier;
 
@@ -28,7 +32,12 @@ use crate::sys::eventfd::Notifier;
 pub(crate) type TaskId = Key;
 
 /// Slots of the lock-free part of the [`RemoteQueue`].
+#[cfg(not(loom))]
 const REMOTE_RING_CAPACITY: usize = 1024;
+
+/// Under loom, one slot, so that the models take the overflow path too.
+#[cfg(loom)]
+const REMOTE_RING_CAPACITY: usize = 1;
 
 /// Ids of tasks woken from other threads, until the runtime thread moves
 /// them to its local queue.
@@ -87,12 +96,79 @@ impl RemoteQueue {
 pub(crate) type Injected = Box<dyn FnOnce(&super::Core) + Send>;
 
 /// Spawns from other threads waiting for the runtime's thread.
-#[derive(Default)]
-struct Injection {
+struct Injection<J> {
     /// Oldest first.
-    jobs: Vec<Injected>,
+    jobs: Vec<J>,
     /// Set when the runtime is dropped: nothing is taken any more.
     closed: bool,
+}
+
+/// The queue of spawns from other threads: jobs of type `J` (an
+/// [`Injected`] in the runtime; the loom models queue their own), and a
+/// flag that spares the runtime's tick the lock while it is empty.
+pub(crate) struct Injector<J> {
+    /// The jobs, behind a lock.
+    injection: Mutex<Injection<J>>,
+    /// True while `injection` may hold jobs: the tick looks at the lock
+    /// only then.
+    injected: AtomicBool,
+}
+
+impl<J> Injector<J> {
+    /// An empty, open queue.
+    pub(crate) fn new() -> Injector<J> {
+        Injector {
+            injection: Mutex::new(Injection {
+                jobs: Vec::new(),
+                closed: false,
+            }),
+            injected: AtomicBool::new(false),
+        }
+    }
+
+    /// Queues `job` and calls `ring` to wake the runtime's thread; gives
+    /// the job back if the runtime is gone.
+    pub(crate) fn inject(&self, job: J, ring: impl FnOnce()) -> Result<(), J> {
+        let mut injection = self
+            .injection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if injection.closed {
+            return Err(job);
+        }
+        injection.jobs.push(job);
+        self.injected.store(true, Ordering::SeqCst);
+        drop(injection);
+        ring();
+        Ok(())
+    }
+
+    /// True if jobs may be queued: the tick's check before it locks.
+    #[inline]
+    pub(crate) fn may_have_jobs(&self) -> bool {
+        self.injected.load(Ordering::Relaxed)
+    }
+
+    /// Takes the queued jobs, oldest first (on the runtime's thread).
+    pub(crate) fn take(&self) -> Vec<J> {
+        let mut injection = self
+            .injection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.injected.store(false, Ordering::SeqCst);
+        std::mem::take(&mut injection.jobs)
+    }
+
+    /// The runtime is being dropped: later jobs are refused, and those
+    /// queued are returned (to be dropped by the caller, unlocked).
+    pub(crate) fn close(&self) -> Vec<J> {
+        let mut injection = self
+            .injection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        injection.closed = true;
+        std::mem::take(&mut injection.jobs)
+    }
 }
 
 /// The part of a runtime that other threads may touch.
@@ -107,10 +183,7 @@ pub(crate) struct Shared {
     /// The runtime's blocking pool.
     pub(crate) blocking: BlockingPool,
     /// Spawns from other threads ([`Handle::spawn`](super::Handle::spawn)).
-    injection: Mutex<Injection>,
-    /// True while `injection` may hold jobs: the tick looks at the lock
-    /// only then.
-    injected: AtomicBool,
+    injection: Injector<Injected>,
 }
 
 impl fmt::Debug for Shared {
@@ -130,8 +203,7 @@ impl Shared {
             notifier,
             ring_pending: AtomicBool::new(false),
             blocking,
-            injection: Mutex::new(Injection::default()),
-            injected: AtomicBool::new(false),
+            injection: Injector::new(),
         }
     }
 
@@ -157,34 +229,15 @@ impl Shared {
     /// Queues `job` for the runtime's thread and wakes it; gives the job
     /// back if the runtime is gone.
     pub(crate) fn inject(&self, job: Injected) -> Result<(), Injected> {
-        let mut injection = self
-            .injection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if injection.closed {
-            return Err(job);
-        }
-        injection.jobs.push(job);
-        self.injected.store(true, Ordering::SeqCst);
-        drop(injection);
-        self.ring();
-        Ok(())
+        self.injection.inject(job, || self.ring())
     }
 
     /// Runs the spawns other threads queued (on the runtime's thread).
     pub(crate) fn run_injected(&self, core: &super::Core) {
-        if !self.injected.load(Ordering::Relaxed) {
+        if !self.injection.may_have_jobs() {
             return;
         }
-        let jobs = {
-            let mut injection = self
-                .injection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            self.injected.store(false, Ordering::SeqCst);
-            std::mem::take(&mut injection.jobs)
-        };
-        for job in jobs {
+        for job in self.injection.take() {
             job(core);
         }
     }
@@ -192,15 +245,7 @@ impl Shared {
     /// The runtime is being dropped: later spawns are refused, and those
     /// that never ran are dropped (their handles report the cancellation).
     pub(crate) fn close_injection(&self) {
-        let jobs = {
-            let mut injection = self
-                .injection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            injection.closed = true;
-            std::mem::take(&mut injection.jobs)
-        };
-        drop(jobs);
+        drop(self.injection.close());
     }
 }
 
@@ -234,8 +279,18 @@ impl TaskWaker {
 
     /// Called just before the task is polled: a wake from now on queues it
     /// again, so a wake that races with the poll causes exactly one more.
+    ///
+    /// A swap, not a store: a wake that found the flag still set (and so
+    /// queued nothing) must have its event seen by the poll that follows.
+    /// The swap reads what that wake's swap wrote and so acquires what the
+    /// waker published before waking; a plain store, even `SeqCst`, would
+    /// not (the store-buffering pattern), and the poll could miss the event
+    /// with no wake left to come: a lost wakeup, which the loom model
+    /// `a_wake_from_another_thread_is_never_lost` found. On x86-64 both
+    /// compile to the same `xchg`.
+    #[inline]
     pub(crate) fn mark_dequeued(&self) {
-        self.queued.store(false, Ordering::SeqCst);
+        self.queued.swap(false, Ordering::AcqRel);
     }
 
     /// Marks the task queued; true if it was not already (then the caller

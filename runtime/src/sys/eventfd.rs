@@ -19,6 +19,10 @@ use super::syscall;
 pub(crate) struct Notifier {
     /// The eventfd.
     fd: OwnedFd,
+    /// Under loom, what stands for the eventfd in the models: loom cannot
+    /// see a syscall (see `crate::loom`).
+    #[cfg(loom)]
+    pub(crate) model: crate::loom::ModelEventfd,
 }
 
 impl Notifier {
@@ -29,7 +33,11 @@ impl Notifier {
         // SAFETY: `eventfd` succeeded, so `fd` is a fresh descriptor nobody
         // else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Notifier { fd })
+        Ok(Notifier {
+            fd,
+            #[cfg(loom)]
+            model: crate::loom::ModelEventfd::default(),
+        })
     }
 
     /// Adds one to the counter, waking an `epoll_wait` that watches it.
@@ -38,6 +46,8 @@ impl Notifier {
     /// would block without waking anyone; the counter is then reset and
     /// the write repeated.
     pub(crate) fn notify(&self) -> io::Result<()> {
+        #[cfg(loom)]
+        self.model.notify();
         match self.add(1) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.drain()?;
