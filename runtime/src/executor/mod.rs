@@ -322,9 +322,8 @@ impl Core {
             // nothing else: one borrow of each serves the whole turn.
             let tasks = self.tasks.borrow();
             let mut run_queue = self.run_queue.borrow_mut();
-            self.reactor.turn_collect(timeout, |id| {
-                Core::wake_into(&tasks, &mut run_queue, id)
-            })
+            self.reactor
+                .turn_collect(timeout, |id| Core::wake_into(&tasks, &mut run_queue, id))
         };
         self.reactor.wake_collected();
         if let Some(parked_at) = parked_at {
