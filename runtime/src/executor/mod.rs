@@ -145,10 +145,17 @@ impl Core {
     /// the tasks it parked by id. A stale id (the task is gone) does nothing.
     #[inline]
     fn wake_task(&self, id: TaskId) {
-        let tasks = self.tasks.borrow();
+        Core::wake_into(&self.tasks.borrow(), &mut self.run_queue.borrow_mut(), id);
+    }
+
+    /// [`wake_task`](Core::wake_task) with the slab and the run queue
+    /// already borrowed: a reactor turn borrows them once for all its
+    /// events.
+    #[inline(always)]
+    fn wake_into(tasks: &Slab<Rc<Task>>, run_queue: &mut VecDeque<Option<Rc<Task>>>, id: TaskId) {
         if let Some(task) = tasks.get(id) {
             if task.header.mark_queued() {
-                self.run_queue.borrow_mut().push_back(Some(task.clone()));
+                run_queue.push_back(Some(task.clone()));
             }
         }
     }
@@ -309,7 +316,16 @@ impl Core {
         let queued = self.run_queue.borrow().len();
         let parks = timeout != Some(Duration::ZERO);
         let parked_at = parks.then(std::time::Instant::now);
-        let notified = self.reactor.turn(timeout, |id| self.wake_task(id));
+        let notified = {
+            // Only task ids reach the closure (wakers are collected, and
+            // woken below with no borrow held), and queuing an id touches
+            // nothing else: one borrow of each serves the whole turn.
+            let tasks = self.tasks.borrow();
+            let mut run_queue = self.run_queue.borrow_mut();
+            self.reactor
+                .turn_collect(timeout, |id| Core::wake_into(&tasks, &mut run_queue, id))
+        };
+        self.reactor.wake_collected();
         if let Some(parked_at) = parked_at {
             self.parks.set(self.parks.get() + 1);
             self.parked_for

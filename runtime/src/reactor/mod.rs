@@ -343,7 +343,25 @@ impl Reactor {
     ///
     /// If `epoll_wait` itself fails (`EBADF`, `EINVAL`), which only a bug in
     /// the runtime can cause.
-    pub(crate) fn turn(&self, timeout: Option<Duration>, mut wake_task: impl FnMut(Key)) -> bool {
+    #[cfg(test)]
+    pub(crate) fn turn(&self, timeout: Option<Duration>, wake_task: impl FnMut(Key)) -> bool {
+        let notified = self.turn_collect(timeout, wake_task);
+        self.wake_collected();
+        notified
+    }
+
+    /// [`turn`](Reactor::turn), but the wakers it finds parked are only
+    /// collected: the caller wakes them with
+    /// [`wake_collected`](Reactor::wake_collected) once it may. So
+    /// `wake_task` only ever runs inside the event loop, and the executor
+    /// can borrow its task slab and run queue once for the whole turn
+    /// instead of once per event.
+    #[inline]
+    pub(crate) fn turn_collect(
+        &self,
+        timeout: Option<Duration>,
+        mut wake_task: impl FnMut(Key),
+    ) -> bool {
         if let Some(tracer) = self.tracer.as_ref().filter(|tracer| tracer.traces()) {
             return self.turn_traced(tracer, timeout, wake_task);
         }
@@ -380,12 +398,11 @@ impl Reactor {
         }
         drop(events);
         drop(to_wake);
-        self.wake_collected();
         notified
     }
 
     /// Wakes the wakers a turn collected, with no borrow held.
-    fn wake_collected(&self) {
+    pub(crate) fn wake_collected(&self) {
         let mut to_wake = self.to_wake.borrow_mut();
         if to_wake.is_empty() {
             return;
@@ -398,8 +415,9 @@ impl Reactor {
         *self.to_wake.borrow_mut() = wakers;
     }
 
-    /// [`turn`](Reactor::turn), telling the trace each step: the wait,
-    /// and for each event the fd, what it brought, and whom it woke.
+    /// [`turn_collect`](Reactor::turn_collect), telling the trace each
+    /// step: the wait, and for each event the fd, what it brought, and whom
+    /// it woke.
     #[cold]
     #[inline(never)]
     fn turn_traced(
@@ -446,7 +464,6 @@ impl Reactor {
         }
         drop(events);
         drop(to_wake);
-        self.wake_collected();
         notified
     }
 }
