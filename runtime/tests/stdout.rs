@@ -199,14 +199,20 @@ fn an_unread_stdout_does_not_stall_the_runtime_nor_turn_nonblocking() {
     assert!(framed(&out) == payload(LINES), "{} bytes", out.len());
 }
 
+/// What the closed-stdout child prints on stderr as its body starts.
+const STARTED: &str = "child body started";
+
 #[test]
 fn a_closed_stdout_is_an_error_not_a_panic_or_a_hang() {
     const NAME: &str = "a_closed_stdout_is_an_error_not_a_panic_or_a_hang";
     if is_child(NAME) {
         let _watchdog = Watchdog::new(NAME, util::DEADLINE);
+        // The parent closes its read end once it sees this: the harness has
+        // written all it writes before a test by now.
+        eprintln!("{STARTED}");
         runtime::block_on(async {
             let mut out = runtime::io::stdout();
-            // The parent closed its read end: EPIPE (SIGPIPE is ignored by
+            // The parent closed its read end (the writes block until then): EPIPE (SIGPIPE is ignored by
             // the Rust runtime), reported by a write or by the flush.
             let mut failed = None;
             for _ in 0..100 {
@@ -235,19 +241,25 @@ fn a_closed_stdout_is_an_error_not_a_panic_or_a_hang() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Close our end once the harness has said its first words (it fails
-    // when it cannot even list the tests).
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
+    // Close our end of stdout once the test's body has started (closing
+    // it earlier makes the harness fail before it runs the body); stderr is
+    // read to its end meanwhile.
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut err = Vec::new();
     let mut buf = [0; 1024];
-    while !String::from_utf8_lossy(&seen).contains("running 1 test") {
-        let n = stdout.read(&mut buf).unwrap();
-        assert_ne!(n, 0, "the child ended early");
-        seen.extend_from_slice(&buf[..n]);
+    while !String::from_utf8_lossy(&err).contains(STARTED) {
+        let n = stderr.read(&mut buf).unwrap();
+        assert_ne!(
+            n,
+            0,
+            "the child ended early: {}",
+            String::from_utf8_lossy(&err)
+        );
+        err.extend_from_slice(&buf[..n]);
     }
     drop(stdout);
-    let mut err = Vec::new();
-    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    stderr.read_to_end(&mut err).unwrap();
     // The harness itself then fails to print to the closed stdout, so the
     // child's exit status says nothing; the marker says the body passed.
     child.wait().unwrap();
