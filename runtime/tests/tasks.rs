@@ -141,6 +141,44 @@ fn a_panicking_task_in_a_set_gives_a_panic_error() {
 }
 
 #[test]
+fn a_set_joins_its_own_tasks_and_blocking_work_together() {
+    run("join set with blocking work", async {
+        let mut set = JoinSet::new();
+        // Blocking work that finishes while `join_next` is parked: the pool
+        // thread must wake the joining task.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        set.spawn_blocking(move || {
+            gate.recv().expect("the test sends");
+            100
+        });
+        for i in 0..10 {
+            set.spawn(async move {
+                yield_now().await;
+                i
+            });
+        }
+        set.spawn_blocking(|| 1000);
+        let mut seen = Vec::new();
+        // Ten tasks and the ungated work come out; the gated one cannot.
+        for _ in 0..11 {
+            seen.push(set.join_next().await.unwrap().unwrap());
+        }
+        assert_eq!(set.len(), 1);
+        assert!(
+            set.try_join_next().is_none(),
+            "the gated work cannot finish yet"
+        );
+        // Released by another task once this one is parked in `join_next`.
+        runtime::spawn(async move { release.send(()).unwrap() });
+        seen.push(set.join_next().await.unwrap().unwrap());
+        assert!(set.join_next().await.is_none());
+        seen.sort_unstable();
+        let want: Vec<i32> = (0..10).chain([100, 1000]).collect();
+        assert_eq!(seen, want);
+    });
+}
+
+#[test]
 fn dropping_join_next_loses_no_result() {
     run("join_next cancel safety", async {
         let mut set = JoinSet::new();

@@ -18,7 +18,8 @@ use std::task::{ready, Context, Poll, Waker};
 
 use super::waker::TaskWaker;
 use crate::coop;
-use crate::task::{Id, JoinError};
+use crate::slab::Key;
+use crate::task::{Id, JoinError, LocalReady};
 
 /// A task as both the executor and its handle see it.
 pub(crate) struct TaskCell<S: ?Sized> {
@@ -117,9 +118,28 @@ pub(crate) trait Join<T>: Abort {
     /// If polled again after it returned the output.
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
 
-    /// Parks `waker` to be woken when the task is done, without charging
-    /// the cooperative budget (a `JoinSet` watching a task it just spawned).
-    fn set_join_waker(&self, waker: &Waker);
+    /// Has the task's `key` put on `ready` when the task is done, instead
+    /// of waking a waiter: how a `JoinSet` on this thread watches a task it
+    /// just spawned, with no waker to allocate and no lock to take.
+    fn join_into(&self, ready: Rc<LocalReady>, key: Key);
+}
+
+/// Who hears that a task is done.
+enum JoinWaiter {
+    /// The task awaiting the handle.
+    Task(Waker),
+    /// A `JoinSet` on this thread: the task's key goes on its list.
+    Set(Rc<LocalReady>, Key),
+}
+
+impl JoinWaiter {
+    /// Tells the waiter.
+    fn notify(self) {
+        match self {
+            JoinWaiter::Task(waker) => waker.wake(),
+            JoinWaiter::Set(ready, key) => ready.push(key),
+        }
+    }
 }
 
 /// The part of a task that depends on its future's type.
@@ -140,8 +160,8 @@ pub(crate) struct TaskState<F: Future> {
     aborted: Cell<bool>,
     /// Set when the future panicked.
     panicked: Cell<bool>,
-    /// The task awaiting the handle.
-    join_waker: Cell<Option<Waker>>,
+    /// Who waits for the task to be done.
+    join_waker: Cell<Option<JoinWaiter>>,
 }
 
 impl<F: Future> TaskState<F> {
@@ -151,8 +171,8 @@ impl<F: Future> TaskState<F> {
             return;
         }
         self.output.set(Some(result));
-        if let Some(waker) = self.join_waker.take() {
-            waker.wake();
+        if let Some(waiter) = self.join_waker.take() {
+            waiter.notify();
         }
     }
 }
@@ -222,20 +242,20 @@ impl<F: Future> Join<F::Output> for TaskState<F> {
             !self.finished.get(),
             "JoinHandle polled again after it returned the task's output"
         );
-        let waker = match self.join_waker.take() {
-            Some(parked) if parked.will_wake(cx.waker()) => parked,
+        let waiter = match self.join_waker.take() {
+            Some(JoinWaiter::Task(parked)) if parked.will_wake(cx.waker()) => parked,
             _ => cx.waker().clone(),
         };
-        self.join_waker.set(Some(waker));
+        self.join_waker.set(Some(JoinWaiter::Task(waiter)));
         Poll::Pending
     }
 
-    fn set_join_waker(&self, waker: &Waker) {
-        let waker = match self.join_waker.take() {
-            Some(parked) if parked.will_wake(waker) => parked,
-            _ => waker.clone(),
-        };
-        self.join_waker.set(Some(waker));
+    fn join_into(&self, ready: Rc<LocalReady>, key: Key) {
+        if self.finished.get() {
+            ready.push(key);
+            return;
+        }
+        self.join_waker.set(Some(JoinWaiter::Set(ready, key)));
     }
 }
 

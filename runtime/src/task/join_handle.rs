@@ -8,9 +8,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::{Id, JoinError};
+use super::{Id, JoinError, LocalReady};
 use crate::executor::cell::{Abort, Join, TaskCell};
 use crate::executor::remote::{RemoteAbort, RemoteJoin};
+use crate::slab::Key;
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -108,12 +109,18 @@ impl<T> JoinHandle<T> {
         AbortHandle { target }
     }
 
-    /// Parks `waker` to be woken when the task is done, without charging
-    /// the cooperative budget.
-    pub(crate) fn set_join_waker(&self, waker: &Waker) {
+    /// Has `key` put on a `JoinSet`'s list when the task is done, without
+    /// charging the cooperative budget: on `local` for a task of this
+    /// thread, through `remote`'s waker for one that reports from another.
+    pub(crate) fn join_into(
+        &self,
+        key: Key,
+        local: &Rc<LocalReady>,
+        remote: impl FnOnce() -> Waker,
+    ) {
         match &self.task {
-            Joined::Local(task) => task.state.set_join_waker(waker),
-            Joined::Remote(join, _) => join.set_join_waker(waker),
+            Joined::Local(task) => task.state.join_into(local.clone(), key),
+            Joined::Remote(join, _) => join.set_join_waker(&remote()),
         }
     }
 

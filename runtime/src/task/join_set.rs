@@ -1,14 +1,21 @@
 //! [`JoinSet`]: a group of tasks, joined in the order they finish.
 //!
-//! Each task's handle is parked, at spawn, with a small waker of its own
-//! that records the task's key in the set's ready list when the task
-//! finishes (its output is stored by then). `join_next` takes from that
-//! list, so joining n tasks costs O(n) in all, not O(n) per call.
+//! Each task is told, at spawn, to put its key on the set's ready list
+//! when it finishes (its output is stored by then). `join_next` takes from
+//! that list, so joining n tasks costs O(n) in all, not O(n) per call.
+//!
+//! Tasks of this thread, the common case, report on a plain list: the
+//! task's cell holds the list itself where it would hold a waker, so
+//! watching a task costs no allocation and no lock. Blocking work reports
+//! from a pool thread, so it gets a small waker of its own and a locked
+//! list, made the first time the set holds such work.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
 
@@ -41,40 +48,66 @@ use crate::slab::{Key, Slab};
 pub struct JoinSet<T> {
     /// The handles of the tasks not yet joined.
     tasks: Slab<JoinHandle<T>>,
-    /// Keys of finished tasks, and the waker of whoever waits for one.
-    ready: Arc<ReadyList>,
+    /// Keys of finished tasks of this thread.
+    local: Rc<LocalReady>,
+    /// Keys of finished blocking work; made on first use.
+    remote: Option<Arc<RemoteReady>>,
 }
 
-/// The finished tasks of a set.
+/// The finished tasks of a set, as tasks on the set's own thread report
+/// them.
 #[derive(Default)]
-struct ReadyList {
-    /// Behind a lock: a task's waker must be `Send + Sync`, so the list is
-    /// too, though only the runtime's thread touches it in practice.
-    inner: Mutex<ReadyInner>,
+pub(crate) struct LocalReady {
+    /// Keys of tasks that finished and were not joined yet, in order.
+    keys: RefCell<VecDeque<Key>>,
+    /// The task waiting in `join_next`.
+    waiter: Cell<Option<Waker>>,
+}
+
+impl LocalReady {
+    /// Records that the task under `key` is done, and wakes the waiter.
+    pub(crate) fn push(&self, key: Key) {
+        self.keys.borrow_mut().push_back(key);
+        if let Some(waiter) = self.waiter.take() {
+            waiter.wake();
+        }
+    }
+
+    /// The oldest finished key.
+    fn pop(&self) -> Option<Key> {
+        self.keys.borrow_mut().pop_front()
+    }
+}
+
+/// The finished blocking work of a set, as pool threads report it.
+#[derive(Default)]
+struct RemoteReady {
+    /// Behind a lock: a pool thread pushes.
+    inner: Mutex<RemoteInner>,
 }
 
 /// The list proper.
 #[derive(Default)]
-struct ReadyInner {
-    /// Keys of tasks that finished and were not joined yet, in order.
+struct RemoteInner {
+    /// Keys of work that finished and was not joined yet, in order.
     keys: VecDeque<Key>,
     /// The task waiting in `join_next`.
     waiter: Option<Waker>,
 }
 
-impl ReadyList {
+impl RemoteReady {
     /// Locks the list; nothing panics under the lock.
-    fn lock(&self) -> MutexGuard<'_, ReadyInner> {
+    fn lock(&self) -> MutexGuard<'_, RemoteInner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Parked on one task's handle: records the task's key when it is done.
+/// Parked on one piece of blocking work: records its key when it is done.
 struct EntryWaker {
-    /// The task's key in the set.
+    /// The work's key in the set.
     key: Key,
     /// The set's list.
-    ready: Arc<ReadyList>,
+    ready: Arc<RemoteReady>,
 }
 
 impl Wake for EntryWaker {
@@ -110,7 +143,8 @@ impl<T> JoinSet<T> {
     pub fn new() -> JoinSet<T> {
         JoinSet {
             tasks: Slab::default(),
-            ready: Arc::default(),
+            local: Rc::default(),
+            remote: None,
         }
     }
 
@@ -153,10 +187,13 @@ impl<T> JoinSet<T> {
     /// Adds a spawned task's handle to the set.
     fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
-        let ready = self.ready.clone();
+        let local = &self.local;
+        let remote = &mut self.remote;
         self.tasks.insert_with(|key| {
-            let waker = Waker::from(Arc::new(EntryWaker { key, ready }));
-            handle.set_join_waker(&waker);
+            handle.join_into(key, local, || {
+                let ready = remote.get_or_insert_with(Arc::default).clone();
+                Waker::from(Arc::new(EntryWaker { key, ready }))
+            });
             handle
         });
         abort
@@ -181,23 +218,23 @@ impl<T> JoinSet<T> {
         if let Some(result) = self.take_ready() {
             return Poll::Ready(Some(result));
         }
-        let mut inner = self.ready.lock();
-        if inner.keys.is_empty() {
+        // Nothing on this thread can finish a task before we return, so
+        // the local list stays empty until then.
+        self.local.waiter.set(Some(cx.waker().clone()));
+        if let Some(remote) = &self.remote {
+            let mut inner = remote.lock();
+            if !inner.keys.is_empty() {
+                // Blocking work finished since `take_ready` looked.
+                drop(inner);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let replaced = inner.waiter.replace(cx.waker().clone());
             drop(inner);
             drop(replaced);
-            coop::refund();
-            return Poll::Pending;
         }
-        drop(inner);
-        // A task finished between the two looks.
-        match self.take_ready() {
-            Some(result) => Poll::Ready(Some(result)),
-            None => {
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
+        coop::refund();
+        Poll::Pending
     }
 
     /// The result of a finished task, if one is ready, without waiting.
@@ -208,7 +245,10 @@ impl<T> JoinSet<T> {
     /// Takes the next finished task's result.
     fn take_ready(&mut self) -> Option<Result<T, JoinError>> {
         loop {
-            let key = self.ready.lock().keys.pop_front()?;
+            let key = match self.local.pop() {
+                Some(key) => key,
+                None => self.remote.as_ref()?.lock().keys.pop_front()?,
+            };
             // A stale key: its task was detached since.
             let Some(mut handle) = self.tasks.remove(key) else {
                 continue;
@@ -266,7 +306,10 @@ impl<T> JoinSet<T> {
     /// on, detached.
     pub fn detach_all(&mut self) {
         drop(self.tasks.drain());
-        self.ready.lock().keys.clear();
+        self.local.keys.borrow_mut().clear();
+        if let Some(remote) = &self.remote {
+            remote.lock().keys.clear();
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub use id::{id, try_id, Id};
 pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub(crate) use join_set::LocalReady;
 pub use name::name;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use yield_now::{yield_now, YieldNow};
