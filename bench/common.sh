@@ -48,7 +48,8 @@ build() {
 }
 
 # The command of server $1, in SERVER_CMD: ours, ours-noidle (ours with
-# `--idle-timeout 0`: no idle timer), tokio, or epoll (the hand-written
+# `--idle-timeout 0`: no idle timer), ours-threads2 (ours with
+# `--threads 2`: a runtime per core), tokio, or epoll (the hand-written
 # epoll loop, the floor). With PEERS_NODELAY=1, tokio and epoll set
 # TCP_NODELAY on accepted connections as ours does (by default they keep
 # Nagle on, as their examples do).
@@ -58,6 +59,7 @@ server_cmd() {
     case $1 in
         ours) SERVER_CMD=("$OURS_BIN") ;;
         ours-noidle) SERVER_CMD=("$OURS_BIN" --idle-timeout 0) ;;
+        ours-threads2) SERVER_CMD=("$OURS_BIN" --threads 2) ;;
         tokio) SERVER_CMD=("$TOKIO_BIN" "${nodelay[@]}") ;;
         epoll) SERVER_CMD=("$EPOLL_BIN" "${nodelay[@]}") ;;
         *) die "unknown server $1" ;;

@@ -135,7 +135,7 @@ for part in "${parts[@]}"; do
         if ((round % 2)); then order=(ours tokio); else order=(tokio ours); fi
         # Instructions of ours without its idle timer too: what the
         # runtime itself costs, apart from that feature of the server.
-        [[ $part == callgrind ]] && order+=(ours-noidle)
+        [[ $part == callgrind ]] && order+=(ours-noidle ours-threads2)
         order+=(epoll)
         for server in "${order[@]}"; do
             [[ " $SERVERS " == *" $server "* ]] || continue

@@ -1,7 +1,7 @@
 //! [`TcpStream`]: a connected TCP socket.
 
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -15,7 +15,10 @@ use super::{OwnedWriteHalf, ToSocketAddrs};
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Reactor, Registration};
-use crate::sys::socket::{self, SocketOption};
+use crate::sys::{
+    self,
+    socket::{self, SocketOption},
+};
 
 /// A TCP connection.
 ///
@@ -295,8 +298,9 @@ impl TcpStream {
     /// reported again.
     #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_stream_io(Direction::Read, buf.len(), |mut io| io.read(buf))
+        self.io.try_stream_io(Direction::Read, buf.len(), |io| {
+            sys::direct::recv(io.as_fd(), buf)
+        })
     }
 
     /// Writes once without waiting: `WouldBlock` if the send buffer is
@@ -304,8 +308,9 @@ impl TcpStream {
     /// was dropped.
     #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_stream_io(Direction::Write, buf.len(), |mut io| io.write(buf))
+        self.io.try_stream_io(Direction::Write, buf.len(), |io| {
+            sys::direct::send(io.as_fd(), buf)
+        })
     }
 
     /// Reads into `buf` what [`read`](crate::io::AsyncReadExt::read) would,
@@ -397,7 +402,9 @@ impl TcpStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.io
-            .poll_stream_io(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |io| {
+                sys::direct::recv(io.as_fd(), buf)
+            })
     }
 
     /// Writes from `buf`, waiting for readiness as needed.
@@ -408,7 +415,9 @@ impl TcpStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.io
-            .poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
+            .poll_stream_io(cx, Direction::Write, buf.len(), |io| {
+                sys::direct::send(io.as_fd(), buf)
+            })
     }
 }
 

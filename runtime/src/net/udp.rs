@@ -11,7 +11,10 @@ use super::addr::{resolve, single_address};
 use super::ToSocketAddrs;
 use crate::executor::context;
 use crate::reactor::{Direction, Reactor, Registration};
-use crate::sys::socket::{self, Family, Membership, SocketOption};
+use crate::sys::{
+    self,
+    socket::{self, Family, Membership, SocketOption},
+};
 
 /// A UDP socket: unconnected, it sends to and receives from any address
 /// ([`send_to`](UdpSocket::send_to), [`recv_from`](UdpSocket::recv_from));
@@ -411,7 +414,8 @@ impl UdpSocket {
     /// ```
     #[inline]
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
+        self.io
+            .poll_io(cx, Direction::Write, |s| sys::direct::send(s.as_fd(), buf))
     }
 
     /// Sends `buf` to the connected peer without waiting: `WouldBlock` if
@@ -435,7 +439,8 @@ impl UdpSocket {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| s.send(buf))
+        self.io
+            .try_io(Direction::Write, |s| sys::direct::send(s.as_fd(), buf))
     }
 
     /// Receives one datagram from the connected peer into `buf`; returns
@@ -492,7 +497,8 @@ impl UdpSocket {
     /// ```
     #[inline]
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |s| sys::direct::recv(s.as_fd(), buf))
     }
 
     /// Receives one datagram from the connected peer without waiting:
@@ -517,7 +523,8 @@ impl UdpSocket {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| s.recv(buf))
+        self.io
+            .try_io(Direction::Read, |s| sys::direct::recv(s.as_fd(), buf))
     }
 
     /// Sends `buf` as one datagram to `target`; returns its length. An

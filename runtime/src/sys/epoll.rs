@@ -175,22 +175,11 @@ impl Epoll {
             }
         };
         events.buf.clear();
-        let capacity = events.buf.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: the buffer has room for `capacity` entries and the kernel
-        // writes at most that many; `self.fd` is an open epoll fd.
-        let res = unsafe {
-            syscall!(epoll_wait(
-                self.fd.as_raw_fd(),
-                events.buf.as_mut_ptr(),
-                capacity,
-                timeout_ms
-            ))
-        };
-        match res {
+        match super::direct::epoll_wait(self.fd.as_fd(), &mut events.buf, timeout_ms) {
             Ok(n) => {
                 // SAFETY: `epoll_wait` returned n ≤ capacity, and the kernel
                 // initialised exactly those n entries.
-                unsafe { events.buf.set_len(n as usize) };
+                unsafe { events.buf.set_len(n) };
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),

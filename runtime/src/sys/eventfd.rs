@@ -1,7 +1,7 @@
 //! `Notifier`: an eventfd that wakes a thread blocked in `epoll_wait`.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::syscall;
 
@@ -59,30 +59,13 @@ impl Notifier {
 
     /// Adds `n` to the counter: `WouldBlock` if it would reach `u64::MAX`.
     fn add(&self, n: u64) -> io::Result<()> {
-        // SAFETY: `n` is a live u64 and we pass exactly its 8 bytes.
-        let res = unsafe {
-            syscall!(write(
-                self.fd.as_raw_fd(),
-                (&n as *const u64).cast(),
-                std::mem::size_of::<u64>()
-            ))
-        };
-        res.map(drop)
+        super::direct::write(self.fd.as_fd(), &n.to_ne_bytes()).map(drop)
     }
 
     /// Resets the counter to zero. `WouldBlock` means nothing was pending.
     fn drain(&self) -> io::Result<()> {
-        let mut count: u64 = 0;
-        // SAFETY: `count` is a live u64 and the kernel writes exactly its 8
-        // bytes.
-        let res = unsafe {
-            syscall!(read(
-                self.fd.as_raw_fd(),
-                (&mut count as *mut u64).cast(),
-                std::mem::size_of::<u64>()
-            ))
-        };
-        match res {
+        let mut count = [0u8; 8];
+        match super::direct::read(self.fd.as_fd(), &mut count) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),

@@ -4,6 +4,7 @@
 //! [`epoll::Event`]) and `io::Result`s, never raw flags or `errno`.
 
 pub(crate) mod affinity;
+pub(crate) mod direct;
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod pidfd;

@@ -35,26 +35,14 @@ impl Pipe {
     /// `read(2)` into `buf`: `Ok(0)` at end of stream; `WouldBlock` for an
     /// empty nonblocking pipe.
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is live and writable for `buf.len()` bytes, and the
-        // kernel writes at most that many; the fd is open (owned).
-        let n = unsafe {
-            syscall!(read(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len()
-            ))
-        }?;
-        Ok(n as usize)
+        super::direct::read(self.fd.as_fd(), buf)
     }
 
     /// `write(2)` from `buf`: how many bytes the pipe took; `WouldBlock`
     /// for a full nonblocking pipe; `BrokenPipe` once no reader is left
     /// (the Rust runtime ignores `SIGPIPE`).
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is live and readable for `buf.len()` bytes; the fd
-        // is open (owned).
-        let n = unsafe { syscall!(write(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len())) }?;
-        Ok(n as usize)
+        super::direct::write(self.fd.as_fd(), buf)
     }
 }
 

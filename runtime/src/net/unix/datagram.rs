@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use super::{socket_addr, SocketAddr};
 use crate::executor::context;
 use crate::reactor::{Direction, Reactor, Registration};
-use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixKind};
+use crate::sys::{self, socket};
 
 /// A Unix-domain datagram socket: bound to a path (or an abstract name),
 /// unbound, or one of a connected [`pair`](UnixDatagram::pair).
@@ -465,7 +465,8 @@ impl UnixDatagram {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
+        self.io
+            .poll_io(cx, Direction::Write, |s| sys::direct::send(s.as_fd(), buf))
     }
 
     /// Sends to the connected peer without waiting: `WouldBlock` if the
@@ -479,7 +480,8 @@ impl UnixDatagram {
     ///
     /// See [`writable`](UnixDatagram::writable).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| s.send(buf))
+        self.io
+            .try_io(Direction::Write, |s| sys::direct::send(s.as_fd(), buf))
     }
 
     /// Receives one datagram into `buf`; returns its length. A datagram
@@ -520,7 +522,8 @@ impl UnixDatagram {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |s| sys::direct::recv(s.as_fd(), buf))
     }
 
     /// Receives one datagram without waiting: `WouldBlock` if none is
@@ -534,7 +537,8 @@ impl UnixDatagram {
     ///
     /// See [`readable`](UnixDatagram::readable).
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| s.recv(buf))
+        self.io
+            .try_io(Direction::Read, |s| sys::direct::recv(s.as_fd(), buf))
     }
 
     /// Sends `buf` as one datagram to the socket bound at `target` (a path,

@@ -1,6 +1,6 @@
 //! [`UnixStream`]: a connected Unix-domain byte stream.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -15,8 +15,8 @@ use super::{describe, socket_addr, SocketAddr, UCred};
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Reactor, Registration};
-use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixKind};
+use crate::sys::{self, socket};
 
 /// A connected Unix-domain stream socket: a byte stream between two
 /// processes (or two tasks) of one host.
@@ -401,8 +401,9 @@ impl UnixStream {
     ///
     /// See [`readable`](UnixStream::readable).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_stream_io(Direction::Read, buf.len(), |mut io| io.read(buf))
+        self.io.try_stream_io(Direction::Read, buf.len(), |io| {
+            sys::direct::recv(io.as_fd(), buf)
+        })
     }
 
     /// Writes once without waiting: `WouldBlock` if the send buffer is
@@ -417,8 +418,9 @@ impl UnixStream {
     ///
     /// See [`readable`](UnixStream::readable).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_stream_io(Direction::Write, buf.len(), |mut io| io.write(buf))
+        self.io.try_stream_io(Direction::Write, buf.len(), |io| {
+            sys::direct::send(io.as_fd(), buf)
+        })
     }
 
     /// Splits the stream into a read half and a write half that borrow it,
@@ -486,7 +488,9 @@ impl UnixStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.io
-            .poll_stream_io(cx, Direction::Read, buf.len(), |mut io| io.read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |io| {
+                sys::direct::recv(io.as_fd(), buf)
+            })
     }
 
     /// Writes from `buf`, waiting for readiness as needed.
@@ -497,7 +501,9 @@ impl UnixStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.io
-            .poll_stream_io(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
+            .poll_stream_io(cx, Direction::Write, buf.len(), |io| {
+                sys::direct::send(io.as_fd(), buf)
+            })
     }
 
     /// Sends EOF to the peer (shuts the write side down). A peer that is
