@@ -10,60 +10,176 @@
 //! `ours` and `ours-threads2`): that toggling was 63 instructions of the
 //! 565 per echoed message with `--threads 2`, and recv and send themselves
 //! cost 28 instead of 10 each, against 445 in all with one thread. The
-//! runtime never cancels a thread, so it asks the kernel directly through
-//! `syscall(2)`, which is not a cancellation point: the same few
-//! instructions whether the process has one thread or a thousand.
+//! runtime never cancels a thread, so it asks the kernel directly: the same
+//! few instructions whether the process has one thread or a thousand.
+//!
+//! On x86-64 and aarch64 the call is the architecture's syscall
+//! instruction itself ([`raw`]), which returns `-errno` in a register: no
+//! libc wrapper and no thread-local `errno` to read back. Elsewhere it is
+//! `syscall(2)`, which is not a cancellation point either.
 //!
 //! Each function has the meaning of the glibc call of the same name.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// Turns `syscall(2)`'s return into a count, or the `errno` error.
-fn count(res: libc::c_long) -> io::Result<usize> {
+/// The fd as the kernel takes it: every argument travels as a `long`.
+fn arg(fd: BorrowedFd<'_>) -> libc::c_long {
+    libc::c_long::from(fd.as_raw_fd())
+}
+
+/// Syscall `nr` with six arguments (unused ones 0), by the architecture's
+/// syscall instruction: the kernel's return, `-errno` on failure.
+///
+/// # Safety
+///
+/// As for the syscall itself: every pointer argument must be valid for
+/// what syscall `nr` does with it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
+    let ret;
+    // SAFETY: the Linux x86-64 syscall convention: the number in rax,
+    // arguments in rdi, rsi, rdx, r10, r8, r9, the result in rax; the
+    // instruction overwrites rcx and r11 and nothing else, and does not
+    // touch the stack. The kernel may read and write memory the arguments
+    // point to, which the asm block allows (no `nomem`); the caller
+    // vouches for those pointers.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Syscall `nr`, by the architecture's syscall instruction: see the
+/// x86-64 version.
+///
+/// # Safety
+///
+/// As for the syscall itself.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
+    let ret;
+    // SAFETY: the Linux aarch64 syscall convention: the number in x8,
+    // arguments in x0..x5, the result in x0; `svc 0` preserves every other
+    // register and does not touch the stack. Memory the arguments point to
+    // may be read and written (no `nomem`); the caller vouches for it.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") nr,
+            inlateout("x0") a[0] => ret,
+            in("x1") a[1],
+            in("x2") a[2],
+            in("x3") a[3],
+            in("x4") a[4],
+            in("x5") a[5],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Syscall `nr` through `syscall(2)`, on architectures without [`raw`]'s
+/// instruction here: the kernel's return, `-errno` on failure.
+///
+/// # Safety
+///
+/// As for the syscall itself.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline(always)]
+unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
+    // SAFETY: the caller vouches for the arguments.
+    let res = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
     if res < 0 {
-        Err(io::Error::last_os_error())
+        -libc::c_long::from(
+            io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     } else {
-        Ok(res as usize)
+        res
     }
 }
 
-/// The fd as `syscall(2)` takes it: every argument travels as a `long`.
-fn arg(fd: BorrowedFd<'_>) -> libc::c_long {
-    libc::c_long::from(fd.as_raw_fd())
+/// Turns the kernel's return into a count, or the error of `-errno`.
+#[inline(always)]
+fn count(res: libc::c_long) -> io::Result<usize> {
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res as i32))
+    } else {
+        Ok(res as usize)
+    }
 }
 
 /// `read(2)`: bytes read into `buf`, `Ok(0)` at end of stream.
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is live and writable for `buf.len()` bytes and the
     // kernel writes at most that many; the fd is open for the borrow.
-    count(unsafe { libc::syscall(libc::SYS_read, arg(fd), buf.as_mut_ptr(), buf.len()) })
+    count(unsafe {
+        raw(
+            libc::SYS_read,
+            [
+                arg(fd),
+                buf.as_mut_ptr() as libc::c_long,
+                buf.len() as libc::c_long,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
 }
 
 /// `write(2)`: how many bytes of `buf` were taken.
 pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is live and readable for `buf.len()` bytes; the fd is
     // open for the borrow.
-    count(unsafe { libc::syscall(libc::SYS_write, arg(fd), buf.as_ptr(), buf.len()) })
+    count(unsafe {
+        raw(
+            libc::SYS_write,
+            [
+                arg(fd),
+                buf.as_ptr() as libc::c_long,
+                buf.len() as libc::c_long,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
 }
 
 /// `recv(2)` with no flags, on a socket: what `read` gives, and a datagram
 /// socket's next datagram (truncated to `buf`).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    let no_addr = std::ptr::null_mut::<libc::sockaddr>();
-    let no_len = std::ptr::null_mut::<libc::socklen_t>();
     // SAFETY: `buf` is live and writable for `buf.len()` bytes and the
     // kernel writes at most that many; a null address (and length) asks
     // for no sender address; the fd is open for the borrow.
     count(unsafe {
-        libc::syscall(
+        raw(
             libc::SYS_recvfrom,
-            arg(fd),
-            buf.as_mut_ptr(),
-            buf.len(),
-            0 as libc::c_long,
-            no_addr,
-            no_len,
+            [
+                arg(fd),
+                buf.as_mut_ptr() as libc::c_long,
+                buf.len() as libc::c_long,
+                0,
+                0,
+                0,
+            ],
         )
     })
 }
@@ -71,19 +187,21 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 /// `send(2)` with `MSG_NOSIGNAL`, on a socket: a peer that has gone gives
 /// `BrokenPipe` rather than a `SIGPIPE`, as std's sockets do.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    let no_addr = std::ptr::null::<libc::sockaddr>();
+    let flags = libc::c_long::from(libc::MSG_NOSIGNAL);
     // SAFETY: `buf` is live and readable for `buf.len()` bytes; a null
     // address of length 0 sends to the connected peer; the fd is open for
     // the borrow.
     count(unsafe {
-        libc::syscall(
+        raw(
             libc::SYS_sendto,
-            arg(fd),
-            buf.as_ptr(),
-            buf.len(),
-            libc::c_long::from(libc::MSG_NOSIGNAL),
-            no_addr,
-            0 as libc::c_long,
+            [
+                arg(fd),
+                buf.as_ptr() as libc::c_long,
+                buf.len() as libc::c_long,
+                flags,
+                0,
+                0,
+            ],
         )
     })
 }
@@ -100,21 +218,23 @@ pub(crate) fn epoll_wait(
     events: &mut Vec<libc::epoll_event>,
     timeout_ms: libc::c_int,
 ) -> io::Result<usize> {
-    let capacity = events.capacity().min(libc::c_int::MAX as usize);
-    let no_mask = std::ptr::null::<libc::sigset_t>();
+    let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_long;
+    let buf = events.as_mut_ptr() as libc::c_long;
     // SAFETY: the buffer has room for `capacity` entries and the kernel
     // writes at most that many (the vector's length is set by the caller,
-    // from the count); a null mask leaves the signal mask alone; the fd is
-    // open for the borrow.
+    // from the count); a null mask (0) leaves the signal mask alone; the
+    // fd is open for the borrow.
     count(unsafe {
-        libc::syscall(
+        raw(
             libc::SYS_epoll_pwait,
-            arg(epoll),
-            events.as_mut_ptr(),
-            capacity as libc::c_long,
-            libc::c_long::from(timeout_ms),
-            no_mask,
-            0 as libc::c_long,
+            [
+                arg(epoll),
+                buf,
+                capacity,
+                libc::c_long::from(timeout_ms),
+                0,
+                0,
+            ],
         )
     })
 }
