@@ -4,7 +4,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -170,7 +170,12 @@ fn bench(trace: bool, config: LoadConfig) -> ExitCode {
     };
     match result {
         Ok(report) => {
-            println!("{report}");
+            // `println!` would panic on a closed stdout (`| head -1`).
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = writeln!(stdout, "{report}").and_then(|()| stdout.flush()) {
+                eprintln!("echo-client: cannot print the report: {e}");
+                return ExitCode::FAILURE;
+            }
             if report.errors.is_empty() {
                 ExitCode::SUCCESS
             } else {

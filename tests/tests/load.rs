@@ -198,3 +198,28 @@ fn churn_reports_a_corrupted_echo() {
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.contains("the echo differs"), "{stdout}");
 }
+
+#[test]
+fn a_closed_stdout_is_an_error_message_not_a_panic() {
+    let server = start_server(&["--quiet"]);
+    let mut command = Command::new(client_bin());
+    command
+        .args(["bench", "--addr", &server.addr().to_string()])
+        .args(["--conns", "2", "--duration", "0.2"]);
+    // Stdout is a pipe whose reader has gone, as with `| head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = command
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot spawn echo-client");
+    let stderr = tests::Collector::new(child.stderr.take().expect("stderr is piped"));
+    let status = tests::wait_with_timeout(&mut child, WATCHDOG);
+    let stderr = String::from_utf8_lossy(&stderr.finish(WATCHDOG)).into_owned();
+    assert!(!status.success(), "the report was lost: {stderr}");
+    assert!(
+        stderr.contains("cannot print the report") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
