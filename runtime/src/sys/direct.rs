@@ -13,7 +13,8 @@
 //! runtime never cancels a thread, so it asks the kernel directly: the same
 //! few instructions whether the process has one thread or a thousand.
 //!
-//! On x86-64 and aarch64 the call is the architecture's syscall
+//! On x86-64 (not x32, whose `long` is narrower than a register) and
+//! aarch64 the call is the architecture's syscall
 //! instruction itself ([`raw`]), which returns `-errno` in a register: no
 //! libc wrapper and no thread-local `errno` to read back. Elsewhere it is
 //! `syscall(2)`, which is not a cancellation point either.
@@ -35,7 +36,7 @@ fn arg(fd: BorrowedFd<'_>) -> libc::c_long {
 ///
 /// As for the syscall itself: every pointer argument must be valid for
 /// what syscall `nr` does with it.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
 #[inline(always)]
 unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
     let ret;
@@ -99,7 +100,10 @@ unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
 /// # Safety
 ///
 /// As for the syscall itself.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_pointer_width = "64"),
+    target_arch = "aarch64"
+)))]
 #[inline(always)]
 unsafe fn raw(nr: libc::c_long, a: [libc::c_long; 6]) -> libc::c_long {
     // SAFETY: the caller vouches for the arguments.

@@ -200,7 +200,9 @@ impl<T> JoinSet<T> {
     }
 
     /// Waits for the next task to finish and returns its result, or `None`
-    /// if the set is empty. Tasks come out in the order they finish; an
+    /// if the set is empty. Tasks come out in the order they finish
+    /// (in a set that also holds blocking work, the finished tasks of the
+    /// set's own thread come first, then the finished blocking work); an
     /// aborted task gives a cancelled [`JoinError`].
     ///
     /// Cancel-safe: a result is taken from the set only by the call that
@@ -226,6 +228,10 @@ impl<T> JoinSet<T> {
             if !inner.keys.is_empty() {
                 // Blocking work finished since `take_ready` looked.
                 drop(inner);
+                if let Some(result) = self.take_ready() {
+                    return Poll::Ready(Some(result));
+                }
+                // Only stale keys: look again at the next poll.
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
