@@ -27,8 +27,10 @@
 # bench/results/measure.tsv, measure.txt, measure.json and echo.svg.
 #
 # Environment: MEASURE_ROUNDS, DURATION (5), CONNS (50), IDLE_CONNS, IDLE_ECHO,
-# SERVERS (which of 'ours tokio ours-noidle epoll' to measure; default
-# all; epoll is bench's hand-written epoll loop, the floor),
+# SERVERS (which of 'ours tokio ours-noidle epoll ours-threads2' to measure;
+# default 'ours tokio ours-noidle epoll'; ours-threads2, ours with
+# --threads 2, is measured by callgrind only; epoll is bench's
+# hand-written epoll loop, the floor),
 # SERVER_CPU, CLIENT_CPU, RESULTS, CARGO_TARGET_DIR.
 
 source "$(dirname "$0")/common.sh"

@@ -46,14 +46,15 @@ measure() {
 {
     echo "user-space instructions per echoed 512 B message (callgrind; $DURATION s of load)"
     printf '%-44s %10s %10s\n' run Ir/msg messages
-    for run in "threads-1 ours $CONNS" "threads-2 ours-threads2 $CONNS" "threads-1-half ours $half"; do
-        read -r name server conns <<<"$run"
-        IFS=$'\t' read -r ir messages <<<"$(measure "$name" "$server" "$conns")"
-        case $name in
-            threads-1) label="--threads 1, $conns connections" ;;
-            threads-2) label="--threads 2, $conns connections (about $half each)" ;;
-            *) label="--threads 1, $conns connections" ;;
-        esac
+    for run in "1 $CONNS" "2 $CONNS" "1 $half"; do
+        read -r threads conns <<<"$run"
+        server=ours
+        label="--threads 1, $conns connections"
+        if ((threads == 2)); then
+            server=ours-threads2
+            label="--threads 2, $conns connections (about $half each)"
+        fi
+        IFS=$'\t' read -r ir messages <<<"$(measure "t$threads-c$conns" "$server" "$conns")"
         printf '%-44s %10s %10s\n' "$label" "$ir" "$messages"
     done
 } | tee "$out"

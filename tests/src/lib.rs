@@ -547,18 +547,17 @@ impl Server {
     ///
     /// If `needle` does not show up in time.
     pub fn wait_for_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WATCHDOG;
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "echo-server's stderr lacks {needle:?} after {WATCHDOG:?}; it is:\n{text}"
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_text("stderr", needle, || self.stderr())
+    }
+
+    /// Waits (at most [`WATCHDOG`]) until stdout (after its first line)
+    /// contains `needle`, and returns it.
+    ///
+    /// # Panics
+    ///
+    /// If `needle` does not show up in time.
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        wait_for_text("stdout", needle, || self.stdout())
     }
 
     /// The server's resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).
@@ -594,6 +593,23 @@ impl Server {
     /// Whether the server is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// Polls `text` every 5 ms until it contains `needle` (at most
+/// [`WATCHDOG`]), and returns it; `stream` names it in the panic.
+fn wait_for_text(stream: &str, needle: &str, text: impl Fn() -> String) -> String {
+    let deadline = Instant::now() + WATCHDOG;
+    loop {
+        let text = text();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "echo-server's {stream} lacks {needle:?} after {WATCHDOG:?}; it is:\n{text}"
+        );
+        thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -16,19 +16,6 @@ use tests::{
 /// How soon after SIGTERM an idle client must see end of stream.
 const IDLE_EOF_BOUND: Duration = Duration::from_millis(200);
 
-/// Waits (at most the watchdog) until stdout has a line containing `needle`.
-fn wait_for_stdout(server: &Server, needle: &str) -> String {
-    let deadline = Instant::now() + WATCHDOG;
-    loop {
-        let out = server.stdout();
-        if out.contains(needle) {
-            return out;
-        }
-        assert!(Instant::now() < deadline, "stdout lacks {needle:?}: {out}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A connection whose peer sent as much as the kernel's buffers take
 /// without reading any echo: the server holds unechoed bytes and is
 /// blocked writing. Returns the stream and the bytes it sent.
@@ -95,7 +82,7 @@ fn sigterm_closes_idle_connections_at_once_and_busy_ones_get_all_their_bytes() {
 
     let status = server.wait_exit(WATCHDOG);
     assert_eq!(status.code(), Some(0));
-    let summary = wait_for_stdout(&server, "served");
+    let summary = server.wait_for_stdout("served");
     assert!(
         summary.contains(&format!(
             "served 3 connections, echoed {} bytes, up ",
@@ -125,7 +112,7 @@ fn sigterm_with_no_open_connection_exits_at_once() {
         start.elapsed() < Duration::from_secs(4),
         "waited for the grace period"
     );
-    let summary = wait_for_stdout(&server, "served");
+    let summary = server.wait_for_stdout("served");
     assert!(
         summary.contains("served 1 connections, echoed 1 bytes")
             && summary.contains("at shutdown 0 closed at once, 0 finished in grace, 0 forced"),
@@ -167,7 +154,7 @@ fn at_the_end_of_the_grace_period_a_busy_connection_gets_what_was_read_then_eof(
 
     let status = server.wait_exit(WATCHDOG);
     assert_eq!(status.code(), Some(0));
-    let summary = wait_for_stdout(&server, "served");
+    let summary = server.wait_for_stdout("served");
     assert!(
         summary.contains(&format!("echoed {} bytes", got.len())),
         "{summary}"
@@ -206,7 +193,7 @@ fn a_second_signal_resets_the_rest_at_once() {
     if let Some(e) = error {
         assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}");
     }
-    let summary = wait_for_stdout(&server, "served");
+    let summary = server.wait_for_stdout("served");
     assert!(
         summary.contains("at shutdown 1 closed at once, 0 finished in grace, 1 forced"),
         "{summary}"

@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tests::{connect, pseudo_random_bytes, round_trip, start_server, Server, WATCHDOG};
 
@@ -17,25 +17,12 @@ const CONNECTIONS: usize = 400;
 /// Client threads that share them.
 const CLIENTS: usize = 8;
 
-/// Waits (at most the watchdog) until stdout has a line containing `needle`.
-fn wait_for_stdout(server: &Server, needle: &str) -> String {
-    let deadline = Instant::now() + WATCHDOG;
-    loop {
-        let out = server.stdout();
-        if out.contains(needle) {
-            return out;
-        }
-        assert!(Instant::now() < deadline, "stdout lacks {needle:?}: {out}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// SIGTERM, then the summary line once the server exited 0.
 fn stop(mut server: Server) -> String {
     server.signal("TERM");
     let status = server.wait_exit(WATCHDOG);
     assert!(status.success(), "{status:?}; stderr: {}", server.stderr());
-    let out = wait_for_stdout(&server, "served ");
+    let out = server.wait_for_stdout("served ");
     out.lines()
         .find(|line| line.starts_with("served "))
         .expect("a summary line")
@@ -156,7 +143,7 @@ fn sigterm_closes_the_open_connections_of_both_cores() {
         drop(open);
         let status = server.wait_exit(WATCHDOG);
         assert!(status.success(), "{balance}: {status:?}");
-        let out = wait_for_stdout(&server, "served ");
+        let out = server.wait_for_stdout("served ");
         let summary = out.lines().find(|l| l.starts_with("served ")).unwrap();
         let (total, cores) = per_core(summary);
         assert_eq!(total, 20, "{balance}: {summary}");

@@ -129,85 +129,73 @@ fn count(res: libc::c_long) -> io::Result<usize> {
     }
 }
 
+/// A transfer syscall into `buf`: `nr(fd, buf, buf.len(), flags, 0, 0)`.
+///
+/// # Safety
+///
+/// `nr` must be a syscall of that shape that writes at most `buf.len()`
+/// bytes of `buf`, reads no other memory given those zeros, and treats the
+/// fd as a plain descriptor (`read`, `recvfrom` with a null address).
+unsafe fn into_buf(
+    nr: libc::c_long,
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: libc::c_long,
+) -> io::Result<usize> {
+    let (ptr, len) = (buf.as_mut_ptr() as libc::c_long, buf.len() as libc::c_long);
+    // SAFETY: `buf` is live and writable for `len` bytes for the call, the
+    // fd is open for the borrow, and the caller vouches for `nr`.
+    count(unsafe { raw(nr, [arg(fd), ptr, len, flags, 0, 0]) })
+}
+
+/// A transfer syscall out of `buf`: `nr(fd, buf, buf.len(), flags, 0, 0)`.
+///
+/// # Safety
+///
+/// `nr` must be a syscall of that shape that reads at most `buf.len()`
+/// bytes of `buf` and no other memory given those zeros (`write`, `sendto`
+/// with a null address of length 0).
+unsafe fn from_buf(
+    nr: libc::c_long,
+    fd: BorrowedFd<'_>,
+    buf: &[u8],
+    flags: libc::c_long,
+) -> io::Result<usize> {
+    let (ptr, len) = (buf.as_ptr() as libc::c_long, buf.len() as libc::c_long);
+    // SAFETY: `buf` is live and readable for `len` bytes for the call, the
+    // fd is open for the borrow, and the caller vouches for `nr`.
+    count(unsafe { raw(nr, [arg(fd), ptr, len, flags, 0, 0]) })
+}
+
 /// `read(2)`: bytes read into `buf`, `Ok(0)` at end of stream.
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is live and writable for `buf.len()` bytes and the
-    // kernel writes at most that many; the fd is open for the borrow.
-    count(unsafe {
-        raw(
-            libc::SYS_read,
-            [
-                arg(fd),
-                buf.as_mut_ptr() as libc::c_long,
-                buf.len() as libc::c_long,
-                0,
-                0,
-                0,
-            ],
-        )
-    })
+    // SAFETY: `read(fd, buf, len)` writes at most `len` bytes of `buf`;
+    // it ignores the other arguments.
+    unsafe { into_buf(libc::SYS_read, fd, buf, 0) }
 }
 
 /// `write(2)`: how many bytes of `buf` were taken.
 pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is live and readable for `buf.len()` bytes; the fd is
-    // open for the borrow.
-    count(unsafe {
-        raw(
-            libc::SYS_write,
-            [
-                arg(fd),
-                buf.as_ptr() as libc::c_long,
-                buf.len() as libc::c_long,
-                0,
-                0,
-                0,
-            ],
-        )
-    })
+    // SAFETY: `write(fd, buf, len)` reads at most `len` bytes of `buf`; it
+    // ignores the other arguments.
+    unsafe { from_buf(libc::SYS_write, fd, buf, 0) }
 }
 
 /// `recv(2)` with no flags, on a socket: what `read` gives, and a datagram
 /// socket's next datagram (truncated to `buf`).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is live and writable for `buf.len()` bytes and the
-    // kernel writes at most that many; a null address (and length) asks
-    // for no sender address; the fd is open for the borrow.
-    count(unsafe {
-        raw(
-            libc::SYS_recvfrom,
-            [
-                arg(fd),
-                buf.as_mut_ptr() as libc::c_long,
-                buf.len() as libc::c_long,
-                0,
-                0,
-                0,
-            ],
-        )
-    })
+    // SAFETY: `recvfrom` writes at most `len` bytes of `buf`; a null
+    // address and length ask for no sender address.
+    unsafe { into_buf(libc::SYS_recvfrom, fd, buf, 0) }
 }
 
 /// `send(2)` with `MSG_NOSIGNAL`, on a socket: a peer that has gone gives
 /// `BrokenPipe` rather than a `SIGPIPE`, as std's sockets do.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     let flags = libc::c_long::from(libc::MSG_NOSIGNAL);
-    // SAFETY: `buf` is live and readable for `buf.len()` bytes; a null
-    // address of length 0 sends to the connected peer; the fd is open for
-    // the borrow.
-    count(unsafe {
-        raw(
-            libc::SYS_sendto,
-            [
-                arg(fd),
-                buf.as_ptr() as libc::c_long,
-                buf.len() as libc::c_long,
-                flags,
-                0,
-                0,
-            ],
-        )
-    })
+    // SAFETY: `sendto` reads at most `len` bytes of `buf`; a null address
+    // of length 0 sends to the connected peer.
+    unsafe { from_buf(libc::SYS_sendto, fd, buf, flags) }
 }
 
 /// `epoll_wait(2)` into the spare capacity of `events`, waiting at most
