@@ -16,7 +16,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
-use super::waker::TaskWaker;
+use super::foreign::{self, Forwarded};
+use super::remote::RemoteJoin;
+use super::waker::{Injected, TaskWaker};
 use crate::coop;
 use crate::slab::Key;
 use crate::task::{Id, JoinError, LocalReady};
@@ -82,7 +84,7 @@ impl<F: Future> TaskCell<TaskState<F>> {
 }
 
 /// What the executor does with a task.
-pub(crate) trait Runnable {
+pub(crate) trait Runnable: Abort {
     /// Polls the future once with `cx`; `Ready` once the task is done
     /// (finished, panicked, or aborted), its output stored for the handle.
     /// A panic is caught and becomes the handle's `JoinError`.
@@ -122,24 +124,31 @@ pub(crate) trait Join<T>: Abort {
     /// of waking a waiter: how a `JoinSet` on this thread watches a task it
     /// just spawned, with no waker to allocate and no lock to take.
     fn join_into(&self, ready: Rc<LocalReady>, key: Key);
+
+    /// Hands the result to `join`, now if the task is done, else when it
+    /// is: the handle is being used on another thread (see
+    /// [`foreign`](super::foreign)). Called on the task's thread.
+    fn forward_to(&self, join: Arc<RemoteJoin<T>>);
+
+    /// Sets up [`forward_to`](Join::forward_to) from another thread: see
+    /// [`foreign::forward`]. Reads nothing of the state, so any thread may
+    /// call it.
+    fn forward(&self, thread: u64, header: &TaskWaker, id: Id) -> Forwarded<T>;
+
+    /// A job that drops, on the task's thread, the share of the cell at
+    /// `cell` (this one's) that a handle gave up. Builds the job only, as
+    /// `forward` does.
+    fn release_job(&self, cell: *const (), thread: u64) -> Injected;
 }
 
-/// Who hears that a task is done.
-enum JoinWaiter {
+/// Who hears that a task with output `T` is done.
+enum JoinWaiter<T> {
     /// The task awaiting the handle.
     Task(Waker),
     /// A `JoinSet` on this thread: the task's key goes on its list.
     Set(Rc<LocalReady>, Key),
-}
-
-impl JoinWaiter {
-    /// Tells the waiter.
-    fn notify(self) {
-        match self {
-            JoinWaiter::Task(waker) => waker.wake(),
-            JoinWaiter::Set(ready, key) => ready.push(key),
-        }
-    }
+    /// A handle used on another thread: the result goes here.
+    Forward(Arc<RemoteJoin<T>>),
 }
 
 /// The part of a task that depends on its future's type.
@@ -161,18 +170,25 @@ pub(crate) struct TaskState<F: Future> {
     /// Set when the future panicked.
     panicked: Cell<bool>,
     /// Who waits for the task to be done.
-    join_waker: Cell<Option<JoinWaiter>>,
+    join_waker: Cell<Option<JoinWaiter<F::Output>>>,
 }
 
 impl<F: Future> TaskState<F> {
-    /// Stores the result and wakes the handle's task.
+    /// Stores the result (or forwards it) and tells the waiter.
     fn finish(&self, result: Result<F::Output, JoinError>) {
         if self.finished.replace(true) {
             return;
         }
-        self.output.set(Some(result));
-        if let Some(waiter) = self.join_waker.take() {
-            waiter.notify();
+        match self.join_waker.take() {
+            Some(JoinWaiter::Forward(join)) => join.finish(result),
+            waiter => {
+                self.output.set(Some(result));
+                match waiter {
+                    Some(JoinWaiter::Task(waker)) => waker.wake(),
+                    Some(JoinWaiter::Set(ready, key)) => ready.push(key),
+                    Some(JoinWaiter::Forward(_)) | None => {}
+                }
+            }
         }
     }
 }
@@ -228,7 +244,11 @@ impl<F: Future> Runnable for TaskState<F> {
     }
 }
 
-impl<F: Future> Join<F::Output> for TaskState<F> {
+impl<F> Join<F::Output> for TaskState<F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         if self.finished.get() {
             // The output costs one unit of the cooperative budget; once it
@@ -256,6 +276,29 @@ impl<F: Future> Join<F::Output> for TaskState<F> {
             return;
         }
         self.join_waker.set(Some(JoinWaiter::Set(ready, key)));
+    }
+
+    fn forward_to(&self, join: Arc<RemoteJoin<F::Output>>) {
+        if !self.finished.get() {
+            self.join_waker.set(Some(JoinWaiter::Forward(join)));
+            return;
+        }
+        // A handle that already returned the output and is polled again
+        // elsewhere gets a cancelled error rather than the panic it would
+        // get here.
+        let result = self
+            .output
+            .take()
+            .unwrap_or_else(|| Err(JoinError::cancelled()));
+        join.finish(result);
+    }
+
+    fn forward(&self, thread: u64, header: &TaskWaker, id: Id) -> Forwarded<F::Output> {
+        foreign::forward(self, thread, header, id)
+    }
+
+    fn release_job(&self, cell: *const (), thread: u64) -> Injected {
+        foreign::release_job(self, cell, thread)
     }
 }
 

@@ -16,17 +16,12 @@ use crate::task::{Id, JoinError, JoinHandle};
 /// other runtimes) may hold, to spawn `Send` work onto it.
 ///
 /// A task spawned through a handle runs on the runtime's thread like any
-/// other; its [`JoinHandle`] may be awaited on the thread that spawned it,
+/// other; its [`JoinHandle`] is `Send` and may be awaited on any thread,
 /// whatever runtime (or none) that thread runs. This is how one runtime
 /// hands work to another, one runtime per core.
 ///
 /// `Handle` is `Send + Sync` and cheap to clone. A spawn onto a runtime
 /// that has been dropped gives a handle that reports the task cancelled.
-///
-/// Unlike tokio's, the [`JoinHandle`] is not `Send` (a local task's handle
-/// shares the task's `Rc` cell, which is what makes spawning cheap): await
-/// it on the thread that called `spawn`, or pass the result on with a
-/// channel.
 ///
 /// # Examples
 ///

@@ -24,6 +24,7 @@ mod builder;
 pub(crate) mod cell;
 pub(crate) mod context;
 mod dump;
+pub(crate) mod foreign;
 mod group;
 pub(crate) mod handle;
 mod metrics;
@@ -209,6 +210,23 @@ impl Core {
             }
         }
         handle.expect("insert_with calls its closure")
+    }
+
+    /// Asks task `id`, under `key`, to stop at its next poll, and wakes it:
+    /// an abort sent from another thread. Does nothing if the task is gone
+    /// (a reused key holds another id).
+    pub(crate) fn abort_task(&self, key: Key, id: crate::task::Id) {
+        let task = self
+            .tasks
+            .borrow()
+            .get(key)
+            .filter(|task| task.meta.id == id)
+            .cloned();
+        if let Some(task) = task {
+            if task.state.request_abort() {
+                task.waker.wake_by_ref();
+            }
+        }
     }
 
     /// The cooperative budget of each poll.

@@ -277,6 +277,11 @@ impl TaskWaker {
         self.id
     }
 
+    /// The runtime the task belongs to.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Called just before the task is polled: a wake from now on queues it
     /// again, so a wake that races with the poll causes exactly one more.
     ///

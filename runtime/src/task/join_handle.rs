@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Id, JoinError, LocalReady};
 use crate::executor::cell::{Abort, Join, TaskCell};
+use crate::executor::foreign::LocalJoin;
 use crate::executor::remote::{RemoteAbort, RemoteJoin};
 use crate::slab::Key;
 
@@ -23,6 +24,14 @@ use crate::slab::Key;
 /// soon as the task ends, but the allocation (the future's size, plus the
 /// output until it is taken) lives until the handle is dropped too, as with
 /// tokio's handles.
+///
+/// The handle is `Send` when the output is, as tokio's is: it may be
+/// awaited, aborted or dropped on any thread, whatever runtime (or none)
+/// runs there. Used on a thread other than the task's, it asks the task's
+/// runtime to pass the result on, which costs a lock and a wake of that
+/// runtime; there, `is_finished` turns true once the task's thread has
+/// passed the result on. If the task's runtime has been dropped by then,
+/// awaiting the handle elsewhere reports the task cancelled.
 ///
 /// # Examples
 ///
@@ -40,8 +49,9 @@ pub struct JoinHandle<T> {
 
 /// Where a task's result appears.
 enum Joined<T> {
-    /// A task spawned on this thread: its cell, shared with the executor.
-    Local(Rc<TaskCell<dyn Join<T>>>),
+    /// A task spawned with `spawn`: its cell, shared with the executor
+    /// and used directly on the task's own thread.
+    Local(LocalJoin<T>),
     /// A task spawned from another thread (`Handle::spawn`), or blocking
     /// work started off the runtime: a locked state shared across threads,
     /// and the same state seen without its output type, for abort handles.
@@ -60,7 +70,7 @@ impl<T> JoinHandle<T> {
     /// The handle of the task in `task`.
     pub(crate) fn new(task: Rc<TaskCell<dyn Join<T>>>) -> JoinHandle<T> {
         JoinHandle {
-            task: Joined::Local(task),
+            task: Joined::Local(LocalJoin::new(task)),
         }
     }
 
@@ -79,7 +89,7 @@ impl<T> JoinHandle<T> {
     /// same.
     pub fn id(&self) -> Id {
         match &self.task {
-            Joined::Local(task) => task.meta.id,
+            Joined::Local(task) => task.id(),
             Joined::Remote(join, _) => join.id(),
         }
     }
@@ -100,10 +110,13 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         let target = match &self.task {
-            Joined::Local(task) => {
-                let task: Rc<TaskCell<dyn Join<T>>> = task.clone();
-                AbortTarget::Local(task)
-            }
+            Joined::Local(local) => match local.here() {
+                Some(task) => {
+                    let task: Rc<TaskCell<dyn Join<T>>> = task.clone();
+                    AbortTarget::Local(task)
+                }
+                None => AbortTarget::Remote(local.forwarded().abort.clone()),
+            },
             Joined::Remote(_, abort) => AbortTarget::Remote(abort.clone()),
         };
         AbortHandle { target }
@@ -119,7 +132,10 @@ impl<T> JoinHandle<T> {
         remote: impl FnOnce() -> Waker,
     ) {
         match &self.task {
-            Joined::Local(task) => task.state.join_into(local.clone(), key),
+            Joined::Local(task) => match task.here() {
+                Some(task) => task.state.join_into(local.clone(), key),
+                None => task.forwarded().join.set_join_waker(&remote()),
+            },
             Joined::Remote(join, _) => join.set_join_waker(&remote()),
         }
     }
@@ -141,11 +157,14 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         match &self.task {
-            Joined::Local(task) => {
-                if task.state.request_abort() {
-                    task.waker.wake_by_ref();
+            Joined::Local(local) => match local.here() {
+                Some(task) => {
+                    if task.state.request_abort() {
+                        task.waker.wake_by_ref();
+                    }
                 }
-            }
+                None => local.abort_elsewhere(),
+            },
             Joined::Remote(join, _) => join.abort(),
         }
     }
@@ -164,7 +183,10 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         match &self.task {
-            Joined::Local(task) => task.state.is_finished(),
+            Joined::Local(local) => match local.here() {
+                Some(task) => task.state.is_finished(),
+                None => local.forwarded().join.is_finished(),
+            },
             Joined::Remote(join, _) => join.is_finished(),
         }
     }
@@ -175,15 +197,19 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &self.task {
-            Joined::Local(task) => task.state.poll_join(cx),
+            Joined::Local(local) => match local.here() {
+                Some(task) => task.state.poll_join(cx),
+                None => local.forwarded().join.poll_join(cx),
+            },
             Joined::Remote(join, _) => join.poll_join(cx),
         }
     }
 }
 
 /// Cancels a task without awaiting it: from
-/// [`JoinHandle::abort_handle`]. Unlike tokio's it is not `Send` when its
-/// task is local (it shares the task's `Rc` cell).
+/// [`JoinHandle::abort_handle`]. Unlike tokio's it is not `Send` (one made
+/// on a local task's own thread shares the task's `Rc` cell): make it on
+/// the thread that uses it.
 pub struct AbortHandle {
     /// The task.
     target: AbortTarget,
