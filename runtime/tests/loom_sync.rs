@@ -431,6 +431,25 @@ mod broadcast_models {
             sender.join().unwrap();
         });
     }
+
+    /// A receiver that has read the newest value waits without the lock;
+    /// a send or the close racing with that wait must still wake it.
+    #[test]
+    fn a_receiver_waiting_without_the_lock_sees_the_next_send_and_the_end() {
+        loom::model(|| {
+            let (tx, mut rx) = broadcast::channel(2);
+            tx.send(1).unwrap();
+            let sender = thread::spawn(move || {
+                tx.send(2).unwrap();
+            });
+            block_on(async {
+                assert_eq!(rx.recv().await, Ok(1));
+                assert_eq!(rx.recv().await, Ok(2));
+                assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Closed));
+            });
+            sender.join().unwrap();
+        });
+    }
 }
 
 mod cancellation_models {

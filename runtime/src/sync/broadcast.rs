@@ -16,6 +16,13 @@
 //! Every type here is `Send + Sync` when `T: Send`: senders and receivers
 //! may live on any thread and runtime.
 //!
+//! A receiver that has just read the newest value leaves its waker in the
+//! channel at once, so that its next `recv` (usually right away, in a
+//! loop) can wait without taking the lock: it only checks that nothing was
+//! sent since. The price is that a receiver that stops receiving after
+//! that, or whose `recv` future is dropped while it waits, is woken once by
+//! the next send for nothing (tokio withdraws the waker instead).
+//!
 //! # Examples
 //!
 //! ```
@@ -36,6 +43,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::coop;
+use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{Arc, Mutex, MutexGuard};
 
 use super::wait_list::WaitList;
@@ -187,6 +195,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let mut waiters = WaitList::default();
     let slot = waiters.add();
     let shared = Arc::new(Shared {
+        published: AtomicU64::new(0),
         state: Mutex::new(State {
             buffer: (0..capacity).map(|_| Slot::default()).collect(),
             mask: capacity as u64 - 1,
@@ -203,12 +212,17 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         shared,
         next: 0,
         slot,
+        armed: None,
     };
     (sender, receiver)
 }
 
 /// What the senders and receivers share.
 struct Shared<T> {
+    /// Grows with every send and when the last sender goes (`tail` times
+    /// two, plus one once closed); written under the lock, read without it
+    /// by a receiver that left its waker here (see [`Armed`]).
+    published: AtomicU64,
     /// Everything, behind one lock.
     state: Mutex<State<T>>,
 }
@@ -217,6 +231,35 @@ impl<T> Shared<T> {
     /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         lock(&self.state)
+    }
+}
+
+/// What `published` says of a channel whose tail is `tail`.
+fn published(tail: u64, closed: bool) -> u64 {
+    tail << 1 | u64::from(closed)
+}
+
+/// A receiver's waker left in the channel, and when: while `published`
+/// still reads `at`, no send and no close has taken the waker, so a task
+/// with the same waker can wait without the lock. (The waker stored keeps
+/// its task's waker state alive, so no other waker can have the same
+/// address meanwhile.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Armed {
+    /// The waker's data pointer and vtable, as `Waker::will_wake` compares
+    /// them.
+    waker: (usize, usize),
+    /// `published` when it was left.
+    at: u64,
+}
+
+impl Armed {
+    /// The identity `Waker::will_wake` compares.
+    fn identity(waker: &Waker) -> (usize, usize) {
+        (
+            waker.data() as usize,
+            std::ptr::from_ref(waker.vtable()) as usize,
+        )
     }
 }
 
@@ -373,6 +416,8 @@ impl<T> Drop for Sender<T> {
         state.senders -= 1;
         if state.senders == 0 {
             // The receivers waiting now see the end.
+            let closed = published(state.tail, true);
+            self.shared.published.store(closed, Ordering::Release);
             state.waiters.take_all(&mut wakers);
         }
         drop(state);
@@ -412,6 +457,8 @@ impl<T> Sender<T> {
         slot.pos = tail;
         slot.remaining = receivers;
         state.tail += 1;
+        let sent = published(state.tail, false);
+        self.shared.published.store(sent, Ordering::Release);
         if !state.waiters.is_empty() {
             state.waiters.take_all(&mut wakers);
         }
@@ -483,6 +530,8 @@ pub struct Receiver<T> {
     next: u64,
     /// This receiver's slot in the wait list.
     slot: usize,
+    /// Its waker, if it left it in its slot after reading the newest value.
+    armed: Option<Armed>,
 }
 
 impl<T> fmt::Debug for Receiver<T> {
@@ -501,7 +550,12 @@ impl<T> Receiver<T> {
         let slot = state.waiters.add();
         let next = state.tail;
         drop(state);
-        Receiver { shared, next, slot }
+        Receiver {
+            shared,
+            next,
+            slot,
+            armed: None,
+        }
     }
 
     /// A new receiver at the channel's tail: it sees only the values sent
@@ -582,11 +636,7 @@ impl<T: Clone> Receiver<T> {
     /// });
     /// ```
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        Recv {
-            receiver: self,
-            registered: false,
-        }
-        .await
+        Recv { receiver: self }.await
     }
 
     /// Takes the next value without waiting.
@@ -657,48 +707,63 @@ impl<T> Drop for Receiver<T> {
 struct Recv<'a, T> {
     /// The receiver.
     receiver: &'a mut Receiver<T>,
-    /// Whether its waker may be in its slot.
-    registered: bool,
 }
 
 impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // A value (or the end) costs one unit of the cooperative budget.
         ready!(coop::poll_proceed(cx));
-        let receiver = &mut *this.receiver;
-        let mut state = receiver.shared.lock();
-        let miss = match state.recv_at(&mut receiver.next) {
-            Ok(value) => {
-                drop(state);
-                return Poll::Ready(Ok(value));
+        let receiver = &mut *self.get_mut().receiver;
+        if let Some(armed) = receiver.armed {
+            // Our waker is in the channel; if nothing was sent or closed
+            // since, it is still there and nothing is new: wait. A send that
+            // this load misses wakes us after it, so we look again then.
+            if armed.waker == Armed::identity(cx.waker())
+                && receiver.shared.published.load(Ordering::Acquire) == armed.at
+            {
+                coop::refund();
+                return Poll::Pending;
             }
-            Err(miss) => miss,
-        };
-        match miss {
-            Miss::Closed => Poll::Ready(Err(RecvError::Closed)),
-            Miss::Lagged(n) => Poll::Ready(Err(RecvError::Lagged(n))),
-            Miss::Empty => {
-                let replaced = state.waiters.register(receiver.slot, cx.waker());
-                this.registered = true;
+        }
+        let mut state = receiver.shared.lock();
+        let result = match state.recv_at(&mut receiver.next) {
+            Ok(value) => Ok(value),
+            Err(Miss::Closed) => Err(RecvError::Closed),
+            Err(Miss::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(Miss::Empty) => {
+                let replaced = state.arm(receiver.slot, cx.waker(), &mut receiver.armed);
                 drop(state);
                 drop(replaced);
                 coop::refund();
-                Poll::Pending
+                return Poll::Pending;
             }
-        }
+        };
+        // The newest value, read: leave the waker now, so that the next
+        // `recv` can wait without the lock (unless the channel is closed:
+        // that `recv` must see the end).
+        let replaced = match &result {
+            Ok(_) if receiver.next == state.tail && state.senders > 0 => {
+                state.arm(receiver.slot, cx.waker(), &mut receiver.armed)
+            }
+            _ => None,
+        };
+        drop(state);
+        drop(replaced);
+        Poll::Ready(result)
     }
 }
 
-impl<T> Drop for Recv<'_, T> {
-    fn drop(&mut self) {
-        if self.registered {
-            let receiver = &*self.receiver;
-            let waker = receiver.shared.lock().waiters.withdraw(receiver.slot);
-            drop(waker);
-        }
+impl<T> State<T> {
+    /// Leaves `waker` in a receiver's `slot` and notes it in its `armed`;
+    /// returns the waker it replaced, to drop after unlocking.
+    fn arm(&mut self, slot: usize, waker: &Waker, armed: &mut Option<Armed>) -> Option<Waker> {
+        *armed = Some(Armed {
+            waker: Armed::identity(waker),
+            at: published(self.tail, self.senders == 0),
+        });
+        self.waiters.register(slot, waker)
     }
 }
 
@@ -752,6 +817,100 @@ mod tests {
     #[should_panic(expected = "capacity greater than zero")]
     fn zero_capacity_panics() {
         let _ = channel::<u8>(0);
+    }
+
+    /// A waker that counts its wakes.
+    struct CountingWaker(AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A waker and its counter.
+    fn counting_waker() -> (Waker, std::sync::Arc<CountingWaker>) {
+        let counter = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+        (Waker::from(counter.clone()), counter)
+    }
+
+    /// Polls a fresh `recv` of `rx` once with `waker`.
+    fn poll_recv(rx: &mut Receiver<u32>, waker: &Waker) -> Poll<Result<u32, RecvError>> {
+        let mut recv = std::pin::pin!(rx.recv());
+        recv.as_mut().poll(&mut Context::from_waker(waker))
+    }
+
+    #[test]
+    fn a_receiver_that_read_the_newest_value_is_woken_by_the_next_send() {
+        let (tx, mut rx) = channel(4);
+        let (waker, wakes) = counting_waker();
+        tx.send(1).unwrap();
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(1)));
+        // Waits without the lock, its waker left in the channel.
+        assert!(rx.armed.is_some());
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Pending);
+        tx.send(2).unwrap();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(2)));
+    }
+
+    #[test]
+    fn another_task_polling_an_armed_receiver_is_the_one_woken() {
+        let (tx, mut rx) = channel(4);
+        let (first, first_wakes) = counting_waker();
+        let (second, second_wakes) = counting_waker();
+        tx.send(1).unwrap();
+        assert_eq!(poll_recv(&mut rx, &first), Poll::Ready(Ok(1)));
+        // Another waker: the receiver takes the lock and registers it.
+        assert_eq!(poll_recv(&mut rx, &second), Poll::Pending);
+        tx.send(2).unwrap();
+        assert_eq!(second_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first_wakes.0.load(Ordering::SeqCst), 0);
+        assert_eq!(poll_recv(&mut rx, &second), Poll::Ready(Ok(2)));
+    }
+
+    #[test]
+    fn an_armed_receiver_sees_the_last_sender_go() {
+        let (tx, mut rx) = channel(4);
+        let (waker, wakes) = counting_waker();
+        tx.send(1).unwrap();
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(1)));
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Pending);
+        drop(tx);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poll_recv(&mut rx, &waker),
+            Poll::Ready(Err(RecvError::Closed))
+        );
+    }
+
+    #[test]
+    fn the_last_value_after_the_senders_left_is_followed_by_the_end() {
+        let (tx, mut rx) = channel(4);
+        let (waker, _wakes) = counting_waker();
+        tx.send(1).unwrap();
+        drop(tx);
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(1)));
+        assert_eq!(
+            poll_recv(&mut rx, &waker),
+            Poll::Ready(Err(RecvError::Closed))
+        );
+    }
+
+    #[test]
+    fn try_recv_after_arming_does_not_hide_a_later_send() {
+        let (tx, mut rx) = channel(4);
+        let (waker, wakes) = counting_waker();
+        tx.send(1).unwrap();
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(1)));
+        tx.send(2).unwrap(); // takes the armed waker
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(rx.try_recv(), Ok(2));
+        // Nothing new: this poll must register again, not trust the old arm.
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Pending);
+        tx.send(3).unwrap();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(3)));
     }
 
     #[test]
