@@ -42,6 +42,121 @@ fn await_elsewhere<T: Send + 'static>(
 fn join_handles_are_send_when_their_output_is() {
     util::assert_send::<JoinHandle<u64>>();
     util::assert_send::<JoinHandle<String>>();
+    util::assert_sync::<JoinHandle<u64>>();
+}
+
+/// Spawns a task that returns `output` and runs `rt` until it is done;
+/// returns its handle, with the runtime idle.
+fn finished_task<T: 'static>(rt: &Runtime, output: T) -> JoinHandle<T> {
+    rt.block_on(async move {
+        let task = runtime::spawn(async move { output });
+        while !task.is_finished() {
+            runtime::task::yield_now().await;
+        }
+        task
+    })
+}
+
+#[test]
+fn a_finished_task_is_awaited_elsewhere_while_its_runtime_is_not_running() {
+    let rt = Runtime::new().unwrap();
+    let _watchdog = util::Watchdog::new("join_handle_send", util::DEADLINE);
+    let task = finished_task(&rt, 7u8);
+    // Nothing drives `rt` while the other thread waits.
+    let thread = thread::spawn(move || {
+        let finished = task.is_finished();
+        (finished, runtime::block_on(task).unwrap())
+    });
+    assert_eq!(thread.join().unwrap(), (true, 7));
+    drop(rt);
+}
+
+#[test]
+fn an_abort_handle_taken_on_another_thread_aborts() {
+    let rt = Runtime::new().unwrap();
+    let task = rt.block_on(async { runtime::spawn(std::future::pending::<()>()) });
+    let (tx, rx) = oneshot::channel();
+    let thread = thread::spawn(move || {
+        let abort = task.abort_handle();
+        abort.abort();
+        let cancelled = runtime::block_on(task).unwrap_err().is_cancelled();
+        let _ = tx.send((cancelled, abort.is_finished()));
+    });
+    assert_eq!(drive_until(&rt, rx), (true, true));
+    thread.join().unwrap();
+}
+
+#[test]
+fn a_handle_brought_home_with_its_forward_still_queued_is_dropped_there() {
+    let rt = Runtime::new().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let output = Dropped {
+        count: count.clone(),
+        on: Arc::default(),
+    };
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let task = rt.block_on(async move {
+        runtime::spawn(async move {
+            go_rx.await.unwrap();
+            output
+        })
+    });
+    // Polled elsewhere (the forward is queued), then back here and dropped
+    // before the runtime ran again.
+    let task = thread::spawn(move || {
+        let mut task = task;
+        runtime::block_on(std::future::poll_fn(|cx| {
+            assert!(std::pin::Pin::new(&mut task).poll(cx).is_pending());
+            std::task::Poll::Ready(())
+        }));
+        task
+    })
+    .join()
+    .unwrap();
+    drop(task);
+    go_tx.send(()).unwrap();
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            if count.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            runtime::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    assert_eq!(count.load(Ordering::SeqCst), 1, "the output was dropped");
+}
+
+#[test]
+fn handles_dropped_elsewhere_after_their_runtime_leak_no_descriptor_and_no_output() {
+    util::in_child_process(
+        "handles_dropped_elsewhere_after_their_runtime_leak_no_descriptor_and_no_output",
+        || {
+            let count = Arc::new(AtomicUsize::new(0));
+            let before = util::open_fd_count();
+            for _ in 0..20 {
+                let rt = Runtime::new().unwrap();
+                let output = Dropped {
+                    count: count.clone(),
+                    on: Arc::default(),
+                };
+                let task = finished_task(&rt, output);
+                drop(rt);
+                thread::spawn(move || drop(task)).join().unwrap();
+            }
+            assert_eq!(count.load(Ordering::SeqCst), 20, "every output dropped");
+            assert_eq!(util::open_fd_count(), before, "no descriptor left open");
+        },
+    );
+}
+
+#[test]
+#[should_panic(expected = "polled again after it returned")]
+fn a_handle_polled_elsewhere_after_it_returned_panics_as_at_home() {
+    let rt = Runtime::new().unwrap();
+    let mut task = finished_task(&rt, 1u8);
+    assert_eq!(rt.block_on(&mut task).unwrap(), 1);
+    let result = thread::spawn(move || runtime::block_on(task)).join();
+    std::panic::resume_unwind(result.unwrap_err());
 }
 
 #[test]
@@ -65,13 +180,7 @@ fn a_local_task_is_awaited_on_another_thread_before_it_finishes() {
 #[test]
 fn a_finished_local_task_is_awaited_on_another_thread() {
     let rt = Runtime::new().unwrap();
-    let task = rt.block_on(async {
-        let task = runtime::spawn(async { String::from("done here") });
-        while !task.is_finished() {
-            runtime::task::yield_now().await;
-        }
-        task
-    });
+    let task = finished_task(&rt, String::from("done here"));
     let (answer, thread) = await_elsewhere(task);
     assert_eq!(drive_until(&rt, answer).unwrap(), "done here");
     thread.join().unwrap();
@@ -128,13 +237,7 @@ fn a_handle_dropped_on_another_thread_releases_the_output_on_the_tasks_thread() 
         count: count.clone(),
         on: on.clone(),
     };
-    let task = rt.block_on(async move {
-        let task = runtime::spawn(async move { output });
-        while !task.is_finished() {
-            runtime::task::yield_now().await;
-        }
-        task
-    });
+    let task = finished_task(&rt, output);
     thread::spawn(move || drop(task)).join().unwrap();
     assert_eq!(count.load(Ordering::SeqCst), 0, "not dropped elsewhere");
     // The release waits in the runtime's queue until it runs again.

@@ -4,7 +4,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -381,7 +380,9 @@ impl Builder {
         }
         let tracer = (!config.is_off()).then(|| Rc::new(Tracer::new(config)));
         let notifier = Notifier::new()?;
-        let reactor = Reactor::new(notifier.as_fd(), tracer.clone())?;
+        let reactor = notifier
+            .with_fd(|fd| Reactor::new(fd, tracer.clone()))
+            .expect("a new notifier is open")?;
         let blocking = BlockingPool::new(self.max_blocking_threads, self.thread_keep_alive);
         let core = Core {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
@@ -74,7 +75,8 @@ impl<F: Future> TaskCell<TaskState<F>> {
             state: TaskState {
                 future: RefCell::new(Some(future)),
                 output: Cell::new(None),
-                finished: Cell::new(false),
+                finished: AtomicBool::new(false),
+                claimed: AtomicBool::new(false),
                 aborted: Cell::new(false),
                 panicked: Cell::new(false),
                 join_waker: Cell::new(None),
@@ -130,14 +132,25 @@ pub(crate) trait Join<T>: Abort {
     /// [`foreign`](super::foreign)). Called on the task's thread.
     fn forward_to(&self, join: Arc<RemoteJoin<T>>);
 
-    /// Sets up [`forward_to`](Join::forward_to) from another thread: see
-    /// [`foreign::forward`]. Reads nothing of the state, so any thread may
-    /// call it.
-    fn forward(&self, thread: u64, header: &TaskWaker, id: Id) -> Forwarded<T>;
+    /// The output, if the task is done and it was not claimed or taken
+    /// before: how a forwarded handle takes it without waiting for the
+    /// task's thread, and how `forward_to` takes it there. Any thread may
+    /// call it; only a forwarded handle and the forward job do.
+    fn claim_output(&self) -> Option<Result<T, JoinError>>;
+
+    /// The destination and abort of a handle used on another thread: see
+    /// [`foreign::forwarding`]. Reads nothing of the state, so any thread
+    /// may call it.
+    fn forwarding(&self, header: &TaskWaker, id: Id) -> Forwarded<T>;
+
+    /// A job that calls [`forward_to`](Join::forward_to) with `join` on the
+    /// task's thread (`thread`): see [`foreign::forward_job`]. Builds the
+    /// job only, as `forwarding` does.
+    fn forward_job(&self, thread: u64, join: Arc<RemoteJoin<T>>) -> Injected;
 
     /// A job that drops, on the task's thread, the share of the cell at
     /// `cell` (this one's) that a handle gave up. Builds the job only, as
-    /// `forward` does.
+    /// `forwarding` does.
     fn release_job(&self, cell: *const (), thread: u64) -> Injected;
 }
 
@@ -163,8 +176,15 @@ pub(crate) struct TaskState<F: Future> {
     future: RefCell<Option<F>>,
     /// The task's result, until the handle takes it.
     output: Cell<Option<Result<F::Output, JoinError>>>,
-    /// True once the task has finished, panicked, or been cancelled.
-    finished: Cell<bool>,
+    /// True once the task has finished, panicked, or been cancelled; set
+    /// (on the task's thread) after `output` is stored, so that a forwarded
+    /// handle on another thread that reads it true may claim the output.
+    /// Atomic for that reader only: the task's thread is its one writer.
+    finished: AtomicBool,
+    /// Set by whoever takes the output through
+    /// [`claim_output`](Join::claim_output): a forwarded handle on another
+    /// thread, or the forward job on the task's thread.
+    claimed: AtomicBool,
     /// Set by the handle's `abort`; the task stops at its next poll.
     aborted: Cell<bool>,
     /// Set when the future panicked.
@@ -176,13 +196,18 @@ pub(crate) struct TaskState<F: Future> {
 impl<F: Future> TaskState<F> {
     /// Stores the result (or forwards it) and tells the waiter.
     fn finish(&self, result: Result<F::Output, JoinError>) {
-        if self.finished.replace(true) {
+        if self.finished.load(Ordering::Relaxed) {
             return;
         }
         match self.join_waker.take() {
-            Some(JoinWaiter::Forward(join)) => join.finish(result),
+            Some(JoinWaiter::Forward(join)) => {
+                self.finished.store(true, Ordering::Release);
+                join.finish(result);
+            }
             waiter => {
                 self.output.set(Some(result));
+                // Publishes the output to a forwarded handle elsewhere.
+                self.finished.store(true, Ordering::Release);
                 match waiter {
                     Some(JoinWaiter::Task(waker)) => waker.wake(),
                     Some(JoinWaiter::Set(ready, key)) => ready.push(key),
@@ -250,7 +275,7 @@ where
     F::Output: 'static,
 {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
-        if self.finished.get() {
+        if self.finished.load(Ordering::Relaxed) {
             // The output costs one unit of the cooperative budget; once it
             // is spent, it stays here and the task yields.
             ready!(coop::poll_proceed(cx));
@@ -259,7 +284,7 @@ where
             return Poll::Ready(output);
         }
         assert!(
-            !self.finished.get(),
+            !self.finished.load(Ordering::Relaxed),
             "JoinHandle polled again after it returned the task's output"
         );
         let waiter = match self.join_waker.take() {
@@ -271,7 +296,7 @@ where
     }
 
     fn join_into(&self, ready: Rc<LocalReady>, key: Key) {
-        if self.finished.get() {
+        if self.finished.load(Ordering::Relaxed) {
             ready.push(key);
             return;
         }
@@ -279,35 +304,49 @@ where
     }
 
     fn forward_to(&self, join: Arc<RemoteJoin<F::Output>>) {
-        if !self.finished.get() {
+        if !self.finished.load(Ordering::Relaxed) {
             self.join_waker.set(Some(JoinWaiter::Forward(join)));
             return;
         }
-        // A handle that already returned the output and is polled again
-        // elsewhere gets a cancelled error rather than the panic it would
-        // get here.
+        // Claimed already (the handle took it, or returned it before it
+        // moved): the handle reads nothing more from `join`, but abort
+        // handles ask it whether the task is done.
         let result = self
-            .output
-            .take()
+            .claim_output()
             .unwrap_or_else(|| Err(JoinError::cancelled()));
         join.finish(result);
     }
 
-    fn forward(&self, thread: u64, header: &TaskWaker, id: Id) -> Forwarded<F::Output> {
-        foreign::forward(self, thread, header, id)
+    fn claim_output(&self) -> Option<Result<F::Output, JoinError>> {
+        if !self.finished.load(Ordering::Acquire) || self.claimed.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // Ours alone: the task's thread stored the output before the
+        // `finished` we read (and writes it no more), and every other
+        // reader of a forwarded handle's output claims it first.
+        self.output.take()
+    }
+
+    fn forwarding(&self, header: &TaskWaker, id: Id) -> Forwarded<F::Output> {
+        foreign::forwarding(header, id)
+    }
+
+    fn forward_job(&self, thread: u64, join: Arc<RemoteJoin<F::Output>>) -> Injected {
+        foreign::forward_job(self, thread, join)
     }
 
     fn release_job(&self, cell: *const (), thread: u64) -> Injected {
-        foreign::release_job(self, cell, thread)
+        foreign::release_job::<Self, F::Output>(self, cell, thread)
     }
 }
 
 impl<F: Future> Abort for TaskState<F> {
     fn request_abort(&self) -> bool {
-        !self.finished.get() && !self.aborted.replace(true)
+        !self.finished.load(Ordering::Relaxed) && !self.aborted.replace(true)
     }
 
     fn is_finished(&self) -> bool {
-        self.finished.get()
+        // Acquire: a handle on another thread may ask (see `finished`).
+        self.finished.load(Ordering::Acquire)
     }
 }

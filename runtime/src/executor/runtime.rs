@@ -196,6 +196,9 @@ impl Drop for Runtime {
         // I/O objects that outlive the runtime now fail instead of waiting,
         // and other runtimes' tasks waiting on them are woken to see that.
         self.core.reactor.shut_down();
+        // Wakers may outlive the runtime (and keep its shared part), but
+        // need not keep its eventfd: a wake from now on does nothing.
+        self.core.shared.notifier.close();
         // Wakers deferred by a poll this runtime made: its own tasks' are
         // retired by now (waking them does nothing), but a future polled
         // with another executor's waker may have yielded here.

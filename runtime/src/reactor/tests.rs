@@ -27,7 +27,12 @@ fn woken_count(counter: &CountingWaker) -> usize {
 fn reactor() -> (Rc<Reactor>, Notifier) {
     let notifier = Notifier::new().unwrap();
     (
-        Rc::new(Reactor::new(notifier.as_fd(), None).unwrap()),
+        Rc::new(
+            notifier
+                .with_fd(|fd| Reactor::new(fd, None))
+                .unwrap()
+                .unwrap(),
+        ),
         notifier,
     )
 }

@@ -2,8 +2,10 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::PoisonError;
 
 use super::syscall;
+use crate::loom::RwLock;
 
 /// A nonblocking, close-on-exec eventfd. Any thread may [`notify`]; the
 /// runtime thread watches it with epoll, edge-triggered.
@@ -14,11 +16,16 @@ use super::syscall;
 /// That saves the runtime a `read` per cross-thread wake. Only a counter
 /// that reached its maximum must be reset, which `notify` does itself.
 ///
+/// The runtime [`close`](Notifier::close)s it when it is dropped, though
+/// wakers on other threads may keep the `Notifier` itself for longer; a
+/// notification after that does nothing.
+///
 /// [`notify`]: Notifier::notify
 #[derive(Debug)]
 pub(crate) struct Notifier {
-    /// The eventfd.
-    fd: OwnedFd,
+    /// The eventfd; `None` once closed. Notifications read-lock it, so the
+    /// descriptor is never closed (and its number reused) under a write.
+    fd: RwLock<Option<OwnedFd>>,
     /// Under loom, what stands for the eventfd in the models: loom cannot
     /// see a syscall (see `crate::loom`).
     #[cfg(loom)]
@@ -34,7 +41,7 @@ impl Notifier {
         // else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Notifier {
-            fd,
+            fd: RwLock::new(Some(fd)),
             #[cfg(loom)]
             model: crate::loom::ModelEventfd::default(),
         })
@@ -59,13 +66,21 @@ impl Notifier {
 
     /// Adds `n` to the counter: `WouldBlock` if it would reach `u64::MAX`.
     fn add(&self, n: u64) -> io::Result<()> {
-        super::direct::write(self.fd.as_fd(), &n.to_ne_bytes()).map(drop)
+        let fd = self.fd.read().unwrap_or_else(PoisonError::into_inner);
+        match &*fd {
+            Some(fd) => super::direct::write(fd.as_fd(), &n.to_ne_bytes()).map(drop),
+            None => Ok(()), // closed: nobody is left to wake
+        }
     }
 
     /// Resets the counter to zero. `WouldBlock` means nothing was pending.
     fn drain(&self) -> io::Result<()> {
         let mut count = [0u8; 8];
-        match super::direct::read(self.fd.as_fd(), &mut count) {
+        let fd = self.fd.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(fd) = &*fd else {
+            return Ok(());
+        };
+        match super::direct::read(fd.as_fd(), &mut count) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),
@@ -73,9 +88,22 @@ impl Notifier {
     }
 }
 
-impl AsFd for Notifier {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+impl Notifier {
+    /// Runs `f` with the eventfd (to register it with epoll); `None` once
+    /// it is closed.
+    pub(crate) fn with_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
+        let fd = self.fd.read().unwrap_or_else(PoisonError::into_inner);
+        fd.as_ref().map(|fd| f(fd.as_fd()))
+    }
+
+    /// Closes the eventfd: the runtime that watched it is gone.
+    pub(crate) fn close(&self) {
+        let fd = self
+            .fd
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(fd);
     }
 }
 
@@ -92,7 +120,10 @@ mod tests {
             read: true,
             write: false,
         };
-        epoll.add(notifier.as_fd(), 1, interest).unwrap();
+        notifier
+            .with_fd(|fd| epoll.add(fd, 1, interest))
+            .unwrap()
+            .unwrap();
         (epoll, notifier, Events::with_capacity(4))
     }
 

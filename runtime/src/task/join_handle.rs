@@ -25,13 +25,17 @@ use crate::slab::Key;
 /// output until it is taken) lives until the handle is dropped too, as with
 /// tokio's handles.
 ///
-/// The handle is `Send` when the output is, as tokio's is: it may be
-/// awaited, aborted or dropped on any thread, whatever runtime (or none)
-/// runs there. Used on a thread other than the task's, it asks the task's
-/// runtime to pass the result on, which costs a lock and a wake of that
-/// runtime; there, `is_finished` turns true once the task's thread has
-/// passed the result on. If the task's runtime has been dropped by then,
-/// awaiting the handle elsewhere reports the task cancelled.
+/// The handle is `Send` and `Sync` when the output is, as tokio's is: it
+/// may be awaited, aborted or dropped on any thread, whatever runtime (or
+/// none) runs there. Awaited on a thread other than the task's, it takes
+/// the output itself if the task has finished, and otherwise asks the
+/// task's runtime to pass the result on when it comes (a lock, and a wake
+/// of that runtime). An abort from there, and the release of the task's
+/// allocation when the handle is dropped there, go through the task's
+/// runtime too. If that runtime is dropped before the task finished,
+/// awaiting the handle elsewhere reports the task cancelled; a handle
+/// dropped elsewhere after its runtime is gone leaks the task's allocation
+/// (not its output), which only its own thread may free.
 ///
 /// # Examples
 ///
@@ -157,7 +161,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         match &self.task {
-            Joined::Local(local) => match local.here() {
+            Joined::Local(local) => match local.at_home() {
                 Some(task) => {
                     if task.state.request_abort() {
                         task.waker.wake_by_ref();
@@ -183,10 +187,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         match &self.task {
-            Joined::Local(local) => match local.here() {
-                Some(task) => task.state.is_finished(),
-                None => local.forwarded().join.is_finished(),
-            },
+            Joined::Local(local) => local.is_finished(),
             Joined::Remote(join, _) => join.is_finished(),
         }
     }
@@ -196,11 +197,17 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &self.task {
-            Joined::Local(local) => match local.here() {
-                Some(task) => task.state.poll_join(cx),
-                None => local.forwarded().join.poll_join(cx),
-            },
+        match &mut self.get_mut().task {
+            Joined::Local(local) => {
+                let poll = match local.here() {
+                    Some(task) => task.state.poll_join(cx),
+                    None => local.poll_forwarded(cx),
+                };
+                if poll.is_ready() {
+                    local.note_returned();
+                }
+                poll
+            }
             Joined::Remote(join, _) => join.poll_join(cx),
         }
     }
