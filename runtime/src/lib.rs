@@ -140,6 +140,23 @@ pub use executor::{
 pub use task::spawn;
 pub use trace::Histogram;
 
+/// tokio's `tokio::runtime` path for what lives at this crate's root, so
+/// that `use tokio::runtime::{Builder, Handle, Runtime}` ports by renaming
+/// the crate alone.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::runtime::Builder;
+///
+/// let rt = Builder::new_current_thread().enable_all().build()?;
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// # std::io::Result::Ok(())
+/// ```
+pub mod runtime {
+    pub use crate::executor::{Builder, Handle, Runtime, TryCurrentError};
+}
+
 #[doc(hidden)]
 pub use macros::__private;
 

@@ -753,3 +753,30 @@ fn a_future_may_drop_its_own_handle_and_other_handles_inside_poll() {
         assert_eq!(runtime::metrics().tasks, 0);
     });
 }
+
+#[test]
+fn runtime_spawn_outside_block_on_runs_at_the_next_block_on() {
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    let rt = Runtime::new().unwrap();
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    // A `!Send` future, spawning a task of its own once it runs.
+    let task = rt.spawn(async move {
+        flag.set(true);
+        runtime::spawn(async { 2 }).await.unwrap() + 1
+    });
+    let blocking = rt.spawn_blocking(|| 4);
+    assert!(!ran.get(), "nothing runs before block_on");
+    assert_eq!(rt.block_on(task).unwrap(), 3);
+    assert!(ran.get());
+    assert_eq!(rt.block_on(blocking).unwrap(), 4);
+    // A task spawned and never driven is dropped with the runtime.
+    let counter = DropCounter(&DROPPED);
+    let never = rt.spawn(async move {
+        let _counter = counter;
+        pending::<()>().await;
+    });
+    drop(rt);
+    assert_eq!(DROPPED.load(Ordering::SeqCst), 1);
+    assert!(runtime::block_on(never).unwrap_err().is_cancelled());
+}

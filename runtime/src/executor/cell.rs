@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
-use super::foreign::{self, Forwarded};
+use super::foreign;
 use super::remote::RemoteJoin;
 use super::waker::{Injected, TaskWaker};
 use crate::coop;
@@ -138,19 +138,14 @@ pub(crate) trait Join<T>: Abort {
     /// call it; only a forwarded handle and the forward job do.
     fn claim_output(&self) -> Option<Result<T, JoinError>>;
 
-    /// The destination and abort of a handle used on another thread: see
-    /// [`foreign::forwarding`]. Reads nothing of the state, so any thread
-    /// may call it.
-    fn forwarding(&self, header: &TaskWaker, id: Id) -> Forwarded<T>;
-
     /// A job that calls [`forward_to`](Join::forward_to) with `join` on the
     /// task's thread (`thread`): see [`foreign::forward_job`]. Builds the
-    /// job only, as `forwarding` does.
+    /// job only: any thread may call it.
     fn forward_job(&self, thread: u64, join: Arc<RemoteJoin<T>>) -> Injected;
 
     /// A job that drops, on the task's thread, the share of the cell at
     /// `cell` (this one's) that a handle gave up. Builds the job only, as
-    /// `forwarding` does.
+    /// `forward_job` does.
     fn release_job(&self, cell: *const (), thread: u64) -> Injected;
 }
 
@@ -309,8 +304,8 @@ where
             return;
         }
         // Claimed already (the handle took it, or returned it before it
-        // moved): the handle reads nothing more from `join`, but abort
-        // handles ask it whether the task is done.
+        // moved): nobody reads `join` any more, and the cancellation given
+        // to it is never seen.
         let result = self
             .claim_output()
             .unwrap_or_else(|| Err(JoinError::cancelled()));
@@ -325,10 +320,6 @@ where
         // `finished` we read (and writes it no more), and every other
         // reader of a forwarded handle's output claims it first.
         self.output.take()
-    }
-
-    fn forwarding(&self, header: &TaskWaker, id: Id) -> Forwarded<F::Output> {
-        foreign::forwarding(header, id)
     }
 
     fn forward_job(&self, thread: u64, join: Arc<RemoteJoin<F::Output>>) -> Injected {

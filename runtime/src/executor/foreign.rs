@@ -13,7 +13,7 @@
 //! task's own thread for the rest, through the runtime's queue of jobs from
 //! other threads:
 //!
-//! * awaited (or asked for an abort handle) elsewhere, it queues a
+//! * awaited elsewhere, it queues a
 //!   [`ForwardJob`] that hands the task's result, now or when it comes, to
 //!   a locked [`RemoteJoin`] any thread can await. A task that has
 //!   finished already needs no job: the handle sees `finished` and claims
@@ -39,7 +39,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::cell::{Join, TaskCell};
-use super::remote::{RemoteAbort, RemoteJoin};
+use super::context;
+use super::remote::RemoteJoin;
 use super::waker::{Injected, Shared, TaskWaker};
 use crate::slab::Key;
 use crate::task::{Id, JoinError};
@@ -128,8 +129,6 @@ unsafe impl<T: Send> Sync for LocalJoin<T> {}
 pub(crate) struct Forwarded<T> {
     /// Filled by the task's thread, read by any.
     pub(crate) join: Arc<RemoteJoin<T>>,
-    /// Aborts through the task's thread.
-    pub(crate) abort: Arc<dyn RemoteAbort>,
 }
 
 impl<T> LocalJoin<T> {
@@ -197,12 +196,7 @@ impl<T> LocalJoin<T> {
         // Finished, and the task's thread has not forwarded it yet (it may
         // not be running): take it here.
         match self.state().claim_output() {
-            Some(result) => {
-                // For abort handles asking `join` whether the task is done;
-                // nobody reads this result.
-                forwarded.join.finish(Err(JoinError::cancelled()));
-                Poll::Ready(result)
-            }
+            Some(result) => Poll::Ready(result),
             None => Poll::Pending,
         }
     }
@@ -214,7 +208,7 @@ impl<T> LocalJoin<T> {
 
     /// The task's waker state and id, which are set at the spawn and never
     /// change: any thread may read them.
-    fn header(&self) -> (&Arc<TaskWaker>, Id) {
+    pub(crate) fn header(&self) -> (&Arc<TaskWaker>, Id) {
         let cell = Rc::as_ptr(&self.cell);
         // SAFETY: our share keeps the cell alive. `header` and `meta.id`
         // are written before the cell is shared and never again, so reading
@@ -248,7 +242,9 @@ impl<T> LocalJoin<T> {
     #[cold]
     fn forward(&self) -> &Forwarded<T> {
         let (header, id) = self.header();
-        let fresh = Box::into_raw(Box::new(self.state().forwarding(header, id)));
+        let fresh = Box::into_raw(Box::new(Forwarded {
+            join: RemoteJoin::new(id),
+        }));
         let null = std::ptr::null_mut();
         match self
             .forwarded
@@ -289,7 +285,7 @@ impl<T> LocalJoin<T> {
         let cell = Rc::as_ptr(&self.cell);
         // SAFETY: our share keeps the cell alive. Off the task's thread,
         // only these methods are called through this reference:
-        // `forwarding`, `forward_job` and `release_job` build values from
+        // `forward_job` and `release_job` build values from
         // their arguments and read nothing of the state; `is_finished` reads the atomic `finished`;
         // `claim_output` takes the output only after reading `finished`
         // true (written after the output, which the task's thread then
@@ -333,44 +329,21 @@ fn abort_by_key(shared: &Shared, key: Key, id: Id) {
     drop(shared.inject(job));
 }
 
-/// The abort side of a forwarded local task.
-struct AbortByKey<T> {
-    /// Where the result goes, to tell whether the task is done.
-    join: AssertSend<Arc<RemoteJoin<T>>>,
-    /// The task's runtime.
-    shared: Arc<Shared>,
-    /// The task's slab key there.
-    key: Key,
-}
-
-// SAFETY: as for `AssertSend`: made only for a handle used on another
-// thread, whose `T` is `Send`, so the `RemoteJoin<T>` may be shared.
-unsafe impl<T> Sync for AbortByKey<T> {}
-
-impl<T> RemoteAbort for AbortByKey<T> {
-    fn abort(&self) {
-        abort_by_key(&self.shared, self.key, self.join.0.id());
-    }
-
-    fn is_finished(&self) -> bool {
-        self.join.0.is_finished()
-    }
-
-    fn id(&self) -> Id {
-        self.join.0.id()
-    }
-}
-
-/// The forwarding of a handle used on another thread: the result's
-/// destination, and its abort through the task's runtime.
-pub(crate) fn forwarding<T: 'static>(header: &TaskWaker, id: Id) -> Forwarded<T> {
-    let join = RemoteJoin::new(id);
-    let abort = Arc::new(AbortByKey {
-        join: AssertSend(join.clone()),
-        shared: header.shared().clone(),
-        key: header.id(),
+/// Cancels the local task `id`, whose waker state is `header`, from any
+/// thread: at once if its runtime is the one running here, else through
+/// that runtime's job queue (it stops when that runtime next runs).
+pub(crate) fn abort_task(header: &TaskWaker, id: Id) {
+    let shared = header.shared();
+    let here = context::with_current(|core| {
+        let ours = Arc::ptr_eq(&core.shared, shared);
+        if ours {
+            core.abort_task(header.id(), id);
+        }
+        ours
     });
-    Forwarded { join, abort }
+    if here != Some(true) {
+        abort_by_key(shared, header.id(), id);
+    }
 }
 
 /// The job that asks the task's thread (`thread`) to fill `join` from

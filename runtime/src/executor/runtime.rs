@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 use super::waker::TaskWaker;
 use super::{context, Builder, Core, Handle, Metrics, TaskDump, MAIN_TASK};
 use crate::coop;
+use crate::task::JoinHandle;
 
 /// A single-threaded async runtime: an executor, an epoll reactor and timers.
 ///
@@ -93,6 +94,47 @@ impl Runtime {
     /// ```
     pub fn handle(&self) -> Handle {
         Handle::of(&self.core)
+    }
+
+    /// Spawns `future` onto this runtime, as [`spawn`](crate::spawn) does
+    /// inside it; callable outside [`block_on`](Runtime::block_on) too,
+    /// where the task first runs at the next `block_on`. Unlike tokio's, it
+    /// takes futures that are not `Send`: the runtime is on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// let shared = std::rc::Rc::new(6);
+    /// let task = rt.spawn(async move { *shared * 7 });
+    /// assert_eq!(rt.block_on(task).unwrap(), 42);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// Runs `f` on this runtime's blocking pool, as
+    /// [`spawn_blocking`](crate::task::spawn_blocking) does inside it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// let task = rt.spawn_blocking(|| 2 + 2);
+    /// assert_eq!(rt.block_on(task).unwrap(), 4);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle().spawn_blocking(f)
     }
 
     /// Runs `future` to completion on this thread, driving every spawned

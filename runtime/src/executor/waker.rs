@@ -259,6 +259,10 @@ pub(crate) struct TaskWaker {
     /// True while the id sits in a run queue, or for good once the task has
     /// finished or its runtime is gone, so such wakes do nothing.
     queued: AtomicBool,
+    /// True once the task is done and put away (or its runtime is gone):
+    /// what an [`AbortHandle`](crate::task::AbortHandle) on any thread
+    /// reads for `is_finished`.
+    retired: AtomicBool,
 }
 
 impl TaskWaker {
@@ -268,6 +272,7 @@ impl TaskWaker {
             shared,
             id,
             queued: AtomicBool::new(true),
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -313,6 +318,13 @@ impl TaskWaker {
     /// Called when the task is gone: every later wake is a no-op.
     pub(crate) fn retire(&self) {
         self.queued.store(true, Ordering::SeqCst);
+        self.retired.store(true, Ordering::Release);
+    }
+
+    /// True once [`retire`](TaskWaker::retire) was called: the task is
+    /// done, on any thread's view.
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 }
 

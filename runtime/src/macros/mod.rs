@@ -1,5 +1,6 @@
 //! The macros tokio users type: [`select!`](crate::select),
-//! [`join!`](crate::join) and [`try_join!`](crate::try_join), written with
+//! [`join!`](crate::join), [`try_join!`](crate::try_join) and
+//! [`pin!`](crate::pin), written with
 //! `macro_rules!` alone, and the little they need at run time.
 //!
 //! The macros are exported at the crate root, as `#[macro_export]` puts
@@ -9,6 +10,7 @@
 
 mod join;
 mod maybe_done;
+mod pin;
 pub(crate) mod rng;
 mod select;
 

@@ -312,16 +312,6 @@ enum Miss {
 }
 
 impl<T: Clone> State<T> {
-    /// The ring's length.
-    fn capacity(&self) -> u64 {
-        self.mask + 1
-    }
-
-    /// The oldest position the ring still holds.
-    fn oldest(&self) -> u64 {
-        self.tail.saturating_sub(self.capacity())
-    }
-
     /// Takes the value at `*next` for a receiver, advancing it; the last
     /// reader takes the value itself, the others a clone.
     fn recv_at(&mut self, next: &mut u64) -> Result<T, Miss> {
@@ -357,6 +347,34 @@ impl<T: Clone> State<T> {
 }
 
 impl<T> State<T> {
+    /// The ring's length.
+    fn capacity(&self) -> u64 {
+        self.mask + 1
+    }
+
+    /// The oldest position the ring still holds.
+    fn oldest(&self) -> u64 {
+        self.tail.saturating_sub(self.capacity())
+    }
+
+    /// The values still held for some receiver. Receivers read in order and
+    /// a value goes once its last reader passes it (or leaves), so the
+    /// positions whose value is gone are a prefix of the ring's: a binary
+    /// search finds where the held ones start.
+    fn queued(&self) -> usize {
+        let held = |pos: u64| self.buffer[(pos & self.mask) as usize].value.is_some();
+        let (mut gone, mut end) = (self.oldest(), self.tail);
+        while gone < end {
+            let mid = gone + (end - gone) / 2;
+            if held(mid) {
+                end = mid;
+            } else {
+                gone = mid + 1;
+            }
+        }
+        (self.tail - gone) as usize
+    }
+
     /// A receiver at `next` is gone: it will not read the positions it had
     /// left, so those values no longer wait for it. Returns the values that
     /// no receiver waits for any more, to drop after unlocking.
@@ -500,6 +518,40 @@ impl<T> Sender<T> {
     /// ```
     pub fn receiver_count(&self) -> usize {
         self.shared.lock().receivers
+    }
+
+    /// How many values are queued: sent, not yet read by every receiver
+    /// that was alive when they were sent, and not overwritten since.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::sync::broadcast;
+    ///
+    /// let (tx, mut rx) = broadcast::channel(4);
+    /// let mut rx2 = tx.subscribe();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(tx.len(), 2);
+    /// rx.try_recv().unwrap();
+    /// assert_eq!(tx.len(), 2, "rx2 has read nothing yet");
+    /// rx2.try_recv().unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.lock().queued()
+    }
+
+    /// True if no value is queued (see [`len`](Sender::len)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = runtime::sync::broadcast::channel::<u8>(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -911,6 +963,38 @@ mod tests {
         tx.send(3).unwrap();
         assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
         assert_eq!(poll_recv(&mut rx, &waker), Poll::Ready(Ok(3)));
+    }
+
+    #[test]
+    fn the_senders_len_counts_what_some_receiver_still_waits_for() {
+        let (tx, mut slow) = channel::<u32>(4);
+        assert_eq!((tx.len(), tx.is_empty()), (0, true));
+        for value in 0..3 {
+            tx.send(value).unwrap();
+        }
+        // A late subscriber waits for nothing sent before it.
+        let mut late = tx.subscribe();
+        tx.send(3).unwrap();
+        assert_eq!(tx.len(), 4);
+        assert_eq!(late.try_recv(), Ok(3));
+        assert_eq!(tx.len(), 4, "slow has read nothing");
+        assert_eq!(slow.try_recv(), Ok(0));
+        assert_eq!(slow.try_recv(), Ok(1));
+        assert_eq!(tx.len(), 2);
+        // Overwritten values are not queued: the ring holds four.
+        for value in 4..10 {
+            tx.send(value).unwrap();
+        }
+        assert_eq!(tx.len(), 4);
+        // The only receivers left read everything, or leave.
+        drop(slow);
+        assert_eq!(tx.len(), 4, "late has not read 6..10");
+        assert_eq!(late.try_recv(), Err(TryRecvError::Lagged(2)));
+        for value in 6..10 {
+            assert_eq!(late.try_recv(), Ok(value));
+        }
+        assert_eq!(late.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!((tx.len(), tx.is_empty()), (0, true));
     }
 
     #[test]

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::{Id, JoinError, LocalReady};
-use crate::executor::cell::{Abort, Join, TaskCell};
-use crate::executor::foreign::LocalJoin;
+use crate::executor::cell::{Join, TaskCell};
+use crate::executor::foreign::{self, LocalJoin};
 use crate::executor::remote::{RemoteAbort, RemoteJoin};
+use crate::executor::waker::TaskWaker;
 use crate::slab::Key;
 
 /// An owned permission to await a spawned task's output.
@@ -114,13 +115,10 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         let target = match &self.task {
-            Joined::Local(local) => match local.here() {
-                Some(task) => {
-                    let task: Rc<TaskCell<dyn Join<T>>> = task.clone();
-                    AbortTarget::Local(task)
-                }
-                None => AbortTarget::Remote(local.forwarded().abort.clone()),
-            },
+            Joined::Local(local) => {
+                let (header, id) = local.header();
+                AbortTarget::Local(header.clone(), id)
+            }
             Joined::Remote(_, abort) => AbortTarget::Remote(abort.clone()),
         };
         AbortHandle { target }
@@ -214,9 +212,24 @@ impl<T> Future for JoinHandle<T> {
 }
 
 /// Cancels a task without awaiting it: from
-/// [`JoinHandle::abort_handle`]. Unlike tokio's it is not `Send` (one made
-/// on a local task's own thread shares the task's `Rc` cell): make it on
-/// the thread that uses it.
+/// [`JoinHandle::abort_handle`] or [`JoinSet::spawn`](super::JoinSet::spawn).
+///
+/// As tokio's, it is `Send` and `Sync` and may be used on any thread. It
+/// does not keep the task's output alive. Used on the thread of the
+/// runtime that runs the task, while that runtime runs, an abort takes
+/// effect as one through the `JoinHandle` does; anywhere else it is sent
+/// to that runtime, and the task stops when the runtime next runs.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let task = runtime::spawn(std::future::pending::<()>());
+///     let abort = task.abort_handle();
+///     std::thread::spawn(move || abort.abort()).join().unwrap();
+///     assert!(task.await.unwrap_err().is_cancelled());
+/// });
+/// ```
 pub struct AbortHandle {
     /// The task.
     target: AbortTarget,
@@ -224,8 +237,10 @@ pub struct AbortHandle {
 
 /// The task an [`AbortHandle`] cancels.
 enum AbortTarget {
-    /// A task of this thread's runtime.
-    Local(Rc<TaskCell<dyn Abort>>),
+    /// A task spawned on a runtime's thread: its waker's shared part
+    /// (which names its runtime and slab key) and its id. Reaching the
+    /// task itself is left to its runtime, so any thread may hold this.
+    Local(Arc<TaskWaker>, Id),
     /// A task spawned from another thread.
     Remote(Arc<dyn RemoteAbort>),
 }
@@ -243,19 +258,16 @@ impl AbortHandle {
     /// Cancels the task, as [`JoinHandle::abort`] does.
     pub fn abort(&self) {
         match &self.target {
-            AbortTarget::Local(task) => {
-                if task.state.request_abort() {
-                    task.waker.wake_by_ref();
-                }
-            }
+            AbortTarget::Local(header, id) => foreign::abort_task(header, *id),
             AbortTarget::Remote(abort) => abort.abort(),
         }
     }
 
-    /// True once the task has finished, panicked, or been cancelled.
+    /// True once the task has finished, panicked, or been cancelled (or
+    /// its runtime was dropped).
     pub fn is_finished(&self) -> bool {
         match &self.target {
-            AbortTarget::Local(task) => task.state.is_finished(),
+            AbortTarget::Local(header, _) => header.is_retired(),
             AbortTarget::Remote(abort) => abort.is_finished(),
         }
     }
@@ -263,7 +275,7 @@ impl AbortHandle {
     /// The task's id.
     pub fn id(&self) -> Id {
         match &self.target {
-            AbortTarget::Local(task) => task.meta.id,
+            AbortTarget::Local(_, id) => *id,
             AbortTarget::Remote(abort) => abort.id(),
         }
     }
