@@ -142,7 +142,9 @@ pub use trace::Histogram;
 
 /// tokio's `tokio::runtime` path for what lives at this crate's root, so
 /// that `use tokio::runtime::{Builder, Handle, Runtime}` ports by renaming
-/// the crate alone.
+/// the crate alone. (A bare `use runtime::runtime;` would shadow the
+/// crate's name in that file: import the items, or the module under
+/// another name.)
 ///
 /// # Examples
 ///

@@ -146,3 +146,86 @@ fn join_set_abort_handles_work_from_another_thread() {
         assert_eq!((values, cancelled), (vec![3], 1));
     });
 }
+
+#[test]
+fn a_task_aborted_before_the_runtime_runs_is_never_polled() {
+    let _watchdog = util::Watchdog::new("abort_handle_send", util::DEADLINE);
+    let rt = Runtime::new().unwrap();
+    let polled = Rc::new(std::cell::Cell::new(0));
+    let counter = polled.clone();
+    let task = rt.spawn(async move {
+        counter.set(counter.get() + 1);
+        1
+    });
+    // Queued, not yet polled: the abort must win.
+    task.abort_handle().abort();
+    assert!(rt.block_on(task).unwrap_err().is_cancelled());
+    assert_eq!(polled.get(), 0);
+}
+
+#[test]
+fn a_woken_task_aborted_from_another_thread_is_not_polled_again() {
+    let _watchdog = util::Watchdog::new("abort_handle_send", util::DEADLINE);
+    let rt = Runtime::new().unwrap();
+    let polls = Rc::new(std::cell::Cell::new(0));
+    let counter = polls.clone();
+    let (task, waker) = rt.block_on(async move {
+        let (waker_tx, waker_rx) = runtime::sync::oneshot::channel();
+        let mut waker_tx = Some(waker_tx);
+        let task = runtime::spawn(std::future::poll_fn(move |cx| {
+            counter.set(counter.get() + 1);
+            if let Some(tx) = waker_tx.take() {
+                let _ = tx.send(cx.waker().clone());
+            }
+            std::task::Poll::<()>::Pending
+        }));
+        (task, waker_rx.await.unwrap())
+    });
+    assert_eq!(polls.get(), 1);
+    // Woken (so queued) and then aborted, both from another thread, while
+    // the runtime is not running.
+    let abort = task.abort_handle();
+    thread::spawn(move || {
+        waker.wake();
+        abort.abort();
+    })
+    .join()
+    .unwrap();
+    assert!(rt.block_on(task).unwrap_err().is_cancelled());
+    assert_eq!(polls.get(), 1, "polled after the abort");
+}
+
+/// Records what an abort handle says while the future holding it drops.
+struct SeesItself {
+    abort: Rc<std::cell::RefCell<Option<AbortHandle>>>,
+    seen: Rc<std::cell::Cell<Option<bool>>>,
+}
+
+impl Drop for SeesItself {
+    fn drop(&mut self) {
+        let finished = self.abort.borrow().as_ref().map(AbortHandle::is_finished);
+        self.seen.set(finished);
+    }
+}
+
+#[test]
+fn is_finished_is_false_while_an_aborted_future_drops_and_true_after() {
+    util::run("finished while dropping", async {
+        let abort = Rc::new(std::cell::RefCell::new(None));
+        let seen = Rc::new(std::cell::Cell::new(None));
+        let guard = SeesItself {
+            abort: abort.clone(),
+            seen: seen.clone(),
+        };
+        let task = runtime::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        runtime::task::yield_now().await;
+        *abort.borrow_mut() = Some(task.abort_handle());
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert_eq!(seen.get(), Some(false), "not done while its future drops");
+        assert!(abort.borrow().as_ref().unwrap().is_finished());
+    });
+}

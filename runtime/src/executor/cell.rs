@@ -89,21 +89,22 @@ impl<F: Future> TaskCell<TaskState<F>> {
 pub(crate) trait Runnable: Abort {
     /// Polls the future once with `cx`; `Ready` once the task is done
     /// (finished, panicked, or aborted), its output stored for the handle.
-    /// A panic is caught and becomes the handle's `JoinError`.
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<()>;
+    /// A panic is caught and becomes the handle's `JoinError`. `header` is
+    /// the task's own waker state, told when the task is done.
+    fn poll(&self, header: &TaskWaker, cx: &mut Context<'_>) -> Poll<()>;
 
     /// Drops the future in place, if it is still there, and reports the
     /// task cancelled to its handle unless it already finished. Called
     /// once the task is done, or when the runtime drops it.
-    fn release(&self);
+    fn release(&self, header: &TaskWaker);
 
     /// How a task that is done ended, in a trace's words: `finished`,
     /// `panicked`, or `was cancelled`.
     fn ending(&self) -> &'static str;
 }
 
-/// What an [`AbortHandle`](crate::task::AbortHandle) does with its task:
-/// nothing that depends on the output's type.
+/// What aborting a task needs of it: nothing that depends on the output's
+/// type.
 pub(crate) trait Abort {
     /// Asks the task to stop at its next poll; false if it is already done
     /// or was already asked (then nobody needs waking).
@@ -189,20 +190,24 @@ pub(crate) struct TaskState<F: Future> {
 }
 
 impl<F: Future> TaskState<F> {
-    /// Stores the result (or forwards it) and tells the waiter.
-    fn finish(&self, result: Result<F::Output, JoinError>) {
+    /// Stores the result (or forwards it) and tells the waiter; marks
+    /// `header` finished first, so that an abort handle never reads
+    /// "running" once anyone has heard the task is done.
+    fn finish(&self, header: &TaskWaker, result: Result<F::Output, JoinError>) {
         if self.finished.load(Ordering::Relaxed) {
             return;
         }
         match self.join_waker.take() {
             Some(JoinWaiter::Forward(join)) => {
                 self.finished.store(true, Ordering::Release);
+                header.mark_finished();
                 join.finish(result);
             }
             waiter => {
                 self.output.set(Some(result));
                 // Publishes the output to a forwarded handle elsewhere.
                 self.finished.store(true, Ordering::Release);
+                header.mark_finished();
                 match waiter {
                     Some(JoinWaiter::Task(waker)) => waker.wake(),
                     Some(JoinWaiter::Set(ready, key)) => ready.push(key),
@@ -214,8 +219,10 @@ impl<F: Future> TaskState<F> {
 }
 
 impl<F: Future> Runnable for TaskState<F> {
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.aborted.get() {
+    fn poll(&self, header: &TaskWaker, cx: &mut Context<'_>) -> Poll<()> {
+        // An abort through the header (an abort handle, or another thread)
+        // is seen here, before the future is polled again.
+        if self.aborted.get() || header.abort_requested() {
             // `release` drops the future and reports the cancellation.
             return Poll::Ready(());
         }
@@ -238,11 +245,11 @@ impl<F: Future> Runnable for TaskState<F> {
             }
         };
         drop(slot);
-        self.finish(result);
+        self.finish(header, result);
         Poll::Ready(())
     }
 
-    fn release(&self) {
+    fn release(&self, header: &TaskWaker) {
         // A future being polled cannot be released (its poll holds the
         // borrow); it is dropped with the cell instead.
         if let Ok(mut future) = self.future.try_borrow_mut() {
@@ -250,7 +257,7 @@ impl<F: Future> Runnable for TaskState<F> {
             // or spawn; the executor holds no borrow while it runs.
             *future = None;
         }
-        self.finish(Err(JoinError::cancelled()));
+        self.finish(header, Err(JoinError::cancelled()));
     }
 
     fn ending(&self) -> &'static str {

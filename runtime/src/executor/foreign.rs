@@ -19,7 +19,9 @@
 //!   finished already needs no job: the handle sees `finished` and claims
 //!   the output itself, so a runtime that is not running does not keep it
 //!   waiting;
-//! * aborted elsewhere, it queues an abort by the task's key and id;
+//! * aborted elsewhere, it sets the abort request in the task's waker
+//!   state and wakes the task, whose executor sees the request before it
+//!   polls the task again;
 //! * dropped elsewhere, it queues a [`ReleaseJob`] that drops its share of
 //!   the cell on the task's thread.
 //!
@@ -39,10 +41,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::cell::{Join, TaskCell};
-use super::context;
 use super::remote::RemoteJoin;
-use super::waker::{Injected, Shared, TaskWaker};
-use crate::slab::Key;
+use super::waker::{Injected, TaskWaker};
 use crate::task::{Id, JoinError};
 
 /// This thread's number: unique in the process and never reused, unlike
@@ -83,8 +83,8 @@ unsafe impl<C: ?Sized> Send for StatePtr<C> {}
 /// A value a job carries to the task's thread.
 struct AssertSend<T>(T);
 
-// SAFETY: only what `forward` builds carries one (the forward job and the
-// abort side), with the task's `RemoteJoin<T>`. `forward` runs only when
+// SAFETY: only what `forward` builds carries one (the forward job), with
+// the task's `RemoteJoin<T>`. `forward` runs only when
 // the handle is used on a thread other than its own, and a `JoinHandle<T>`
 // can reach another thread only if `T` is `Send` (its `Send` impl says
 // so), so the `RemoteJoin<T>` is `Send`.
@@ -119,8 +119,7 @@ const RETURNED: u64 = 1 << 63;
 unsafe impl<T: Send> Send for LocalJoin<T> {}
 
 // SAFETY: through `&self` the handle may at once be used on the task's
-// thread (which reads the cell's `Cell`s, or clones the `Rc` for an abort
-// handle) and on others (which read only what `Send` above lists, and
+// thread (which reads the cell's `Cell`s) and on others (which read only what `Send` above lists, and
 // forward through the atomic `forwarded`). Neither side writes what the
 // other reads; everything that takes the output needs `&mut self`.
 unsafe impl<T: Send> Sync for LocalJoin<T> {}
@@ -272,11 +271,10 @@ impl<T> LocalJoin<T> {
         }
     }
 
-    /// Aborts the task from any thread: directly on its own, else through
-    /// its runtime's job queue.
+    /// Aborts the task from another thread: the task's executor sees the
+    /// request before it polls the task again.
     pub(crate) fn abort_elsewhere(&self) {
-        let (header, id) = self.header();
-        abort_by_key(header.shared(), header.id(), id);
+        self.header().0.request_abort();
     }
 
     /// The task's state, for the methods of `Join` that any thread may
@@ -319,30 +317,6 @@ impl<T> Drop for LocalJoin<T> {
             // SAFETY: the handle's own `Box` (see `forwarding`), freed once.
             drop(unsafe { Box::from_raw(forwarded) });
         }
-    }
-}
-
-/// Cancels task `id` under `key` of the runtime `shared`, from any thread.
-fn abort_by_key(shared: &Shared, key: Key, id: Id) {
-    let job: Injected = Box::new(move |core| core.abort_task(key, id));
-    // Refused: the runtime is gone, and its tasks with it.
-    drop(shared.inject(job));
-}
-
-/// Cancels the local task `id`, whose waker state is `header`, from any
-/// thread: at once if its runtime is the one running here, else through
-/// that runtime's job queue (it stops when that runtime next runs).
-pub(crate) fn abort_task(header: &TaskWaker, id: Id) {
-    let shared = header.shared();
-    let here = context::with_current(|core| {
-        let ours = Arc::ptr_eq(&core.shared, shared);
-        if ours {
-            core.abort_task(header.id(), id);
-        }
-        ours
-    });
-    if here != Some(true) {
-        abort_by_key(shared, header.id(), id);
     }
 }
 

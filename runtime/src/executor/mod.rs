@@ -191,7 +191,7 @@ impl Core {
             let header = Arc::new(TaskWaker::new(self.shared.clone(), MAIN_TASK));
             header.retire();
             let task = Rc::new(TaskCell::new(header, meta, future));
-            task.state.release();
+            task.state.release(&task.header);
             return JoinHandle::new(task);
         }
         let mut handle = None;
@@ -210,23 +210,6 @@ impl Core {
             }
         }
         handle.expect("insert_with calls its closure")
-    }
-
-    /// Asks task `id`, under `key`, to stop at its next poll, and wakes it:
-    /// an abort sent from another thread. Does nothing if the task is gone
-    /// (a reused key holds another id).
-    pub(crate) fn abort_task(&self, key: Key, id: crate::task::Id) {
-        let task = self
-            .tasks
-            .borrow()
-            .get(key)
-            .filter(|task| task.meta.id == id)
-            .cloned();
-        if let Some(task) = task {
-            if task.state.request_abort() {
-                task.waker.wake_by_ref();
-            }
-        }
     }
 
     /// The cooperative budget of each poll.
@@ -279,7 +262,9 @@ impl Core {
         self.reactor
             .start_poll(Some(PollingTask::new(task.header.id(), &task.waker)));
         // The cell catches panics, so this never unwinds.
-        let poll = task.state.poll(&mut Context::from_waker(&task.waker));
+        let poll = task
+            .state
+            .poll(&task.header, &mut Context::from_waker(&task.waker));
         self.reactor.end_poll();
         poll
     }
@@ -290,7 +275,7 @@ impl Core {
         let removed = self.tasks.borrow_mut().remove(task.header.id());
         // Drop the future after releasing every borrow: its `Drop` may
         // spawn, or wake anything.
-        task.state.release();
+        task.state.release(&task.header);
         drop(removed);
     }
 

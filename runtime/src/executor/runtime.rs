@@ -134,7 +134,7 @@ impl Runtime {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.handle().spawn_blocking(f)
+        crate::blocking::spawn_blocking_on(&self.core, f)
     }
 
     /// Runs `future` to completion on this thread, driving every spawned
@@ -225,7 +225,7 @@ impl Drop for Runtime {
             task.header.retire();
         }
         for task in &tasks {
-            task.state.release();
+            task.state.release(&task.header);
         }
         drop(tasks);
         self.core.run_queue.borrow_mut().clear();

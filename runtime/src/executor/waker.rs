@@ -259,10 +259,14 @@ pub(crate) struct TaskWaker {
     /// True while the id sits in a run queue, or for good once the task has
     /// finished or its runtime is gone, so such wakes do nothing.
     queued: AtomicBool,
-    /// True once the task is done and put away (or its runtime is gone):
-    /// what an [`AbortHandle`](crate::task::AbortHandle) on any thread
-    /// reads for `is_finished`.
-    retired: AtomicBool,
+    /// True once the task is done (its output stored, or it was dropped
+    /// with its runtime): what an
+    /// [`AbortHandle`](crate::task::AbortHandle) on any thread reads for
+    /// `is_finished`.
+    finished: AtomicBool,
+    /// Set by an abort from an `AbortHandle` or from a `JoinHandle` on
+    /// another thread; the executor reads it before each poll of the task.
+    abort_requested: AtomicBool,
 }
 
 impl TaskWaker {
@@ -272,7 +276,8 @@ impl TaskWaker {
             shared,
             id,
             queued: AtomicBool::new(true),
-            retired: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            abort_requested: AtomicBool::new(false),
         }
     }
 
@@ -318,13 +323,38 @@ impl TaskWaker {
     /// Called when the task is gone: every later wake is a no-op.
     pub(crate) fn retire(&self) {
         self.queued.store(true, Ordering::SeqCst);
-        self.retired.store(true, Ordering::Release);
     }
 
-    /// True once [`retire`](TaskWaker::retire) was called: the task is
-    /// done, on any thread's view.
-    pub(crate) fn is_retired(&self) -> bool {
-        self.retired.load(Ordering::Acquire)
+    /// Notes that the task is done: called by the task's cell when it
+    /// stores the result, before it tells anyone.
+    pub(crate) fn mark_finished(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    /// True once [`mark_finished`](TaskWaker::mark_finished) was called,
+    /// on any thread.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Asks the task to stop, from any thread: it is woken, and the
+    /// executor sees the request before it polls the task again. (A task
+    /// being polled on its own thread right now finishes that poll first.)
+    pub(crate) fn request_abort(self: &Arc<Self>) {
+        self.abort_requested.store(true, Ordering::Release);
+        self.wake_by_ref();
+    }
+
+    /// True once an abort was requested through
+    /// [`request_abort`](TaskWaker::request_abort).
+    ///
+    /// Relaxed is enough: the request is stored before the wake's swap of
+    /// `queued`, and the poll that must see it comes after the executor's
+    /// swap in [`mark_dequeued`](TaskWaker::mark_dequeued), which reads
+    /// that swap or a later one.
+    #[inline]
+    pub(crate) fn abort_requested(&self) -> bool {
+        self.abort_requested.load(Ordering::Relaxed)
     }
 }
 

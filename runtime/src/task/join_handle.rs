@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Id, JoinError, LocalReady};
 use crate::executor::cell::{Join, TaskCell};
-use crate::executor::foreign::{self, LocalJoin};
+use crate::executor::foreign::LocalJoin;
 use crate::executor::remote::{RemoteAbort, RemoteJoin};
 use crate::executor::waker::TaskWaker;
 use crate::slab::Key;
@@ -214,11 +214,15 @@ impl<T> Future for JoinHandle<T> {
 /// Cancels a task without awaiting it: from
 /// [`JoinHandle::abort_handle`] or [`JoinSet::spawn`](super::JoinSet::spawn).
 ///
-/// As tokio's, it is `Send` and `Sync` and may be used on any thread. It
-/// does not keep the task's output alive. Used on the thread of the
-/// runtime that runs the task, while that runtime runs, an abort takes
-/// effect as one through the `JoinHandle` does; anywhere else it is sent
-/// to that runtime, and the task stops when the runtime next runs.
+/// As tokio's, it is `Send` and `Sync` and may be used on any thread, and
+/// an abort through it works as one through the `JoinHandle` does: the
+/// task is not polled again (unless it is being polled at that moment on
+/// its own thread, when that poll ends first) and is dropped when its
+/// runtime next runs. The handle of a task started with
+/// [`spawn`](crate::spawn) does not keep the task's output alive; that of
+/// one started with [`Handle::spawn`](crate::Handle::spawn) or
+/// `spawn_blocking` shares the output's place with the `JoinHandle`, as
+/// tokio's does.
 ///
 /// # Examples
 ///
@@ -237,9 +241,9 @@ pub struct AbortHandle {
 
 /// The task an [`AbortHandle`] cancels.
 enum AbortTarget {
-    /// A task spawned on a runtime's thread: its waker's shared part
-    /// (which names its runtime and slab key) and its id. Reaching the
-    /// task itself is left to its runtime, so any thread may hold this.
+    /// A task spawned on a runtime's thread: its waker's shared part, where
+    /// an abort is requested (the executor reads it before each poll) and
+    /// the end is noted, and the task's id. Any thread may hold this.
     Local(Arc<TaskWaker>, Id),
     /// A task spawned from another thread.
     Remote(Arc<dyn RemoteAbort>),
@@ -258,7 +262,7 @@ impl AbortHandle {
     /// Cancels the task, as [`JoinHandle::abort`] does.
     pub fn abort(&self) {
         match &self.target {
-            AbortTarget::Local(header, id) => foreign::abort_task(header, *id),
+            AbortTarget::Local(header, _) => header.request_abort(),
             AbortTarget::Remote(abort) => abort.abort(),
         }
     }
@@ -267,7 +271,7 @@ impl AbortHandle {
     /// its runtime was dropped).
     pub fn is_finished(&self) -> bool {
         match &self.target {
-            AbortTarget::Local(header, _) => header.is_retired(),
+            AbortTarget::Local(header, _) => header.is_finished(),
             AbortTarget::Remote(abort) => abort.is_finished(),
         }
     }
