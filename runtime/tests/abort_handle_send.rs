@@ -12,8 +12,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use runtime::task::{AbortHandle, JoinSet};
+use runtime::task::{AbortHandle, JoinHandle, JoinSet};
 use runtime::Runtime;
+
+/// A task on `rt` that never ends unless aborted, with `rt` left idle.
+fn pending_task(rt: &Runtime) -> JoinHandle<()> {
+    rt.block_on(async { runtime::spawn(std::future::pending::<()>()) })
+}
 
 #[test]
 fn abort_handles_are_send_and_sync() {
@@ -68,7 +73,7 @@ fn is_finished_turns_true_on_another_thread_when_the_task_ends() {
 fn an_abort_outside_the_runtime_takes_effect_when_it_next_runs() {
     let _watchdog = util::Watchdog::new("abort_handle_send", util::DEADLINE);
     let rt = Runtime::new().unwrap();
-    let task = rt.block_on(async { runtime::spawn(std::future::pending::<()>()) });
+    let task = pending_task(&rt);
     let abort = task.abort_handle();
     // On the task's thread, but no runtime is running.
     abort.abort();
@@ -81,7 +86,7 @@ fn an_abort_outside_the_runtime_takes_effect_when_it_next_runs() {
 fn an_abort_inside_another_runtime_reaches_the_tasks_runtime() {
     let _watchdog = util::Watchdog::new("abort_handle_send", util::DEADLINE);
     let first = Runtime::new().unwrap();
-    let task = first.block_on(async { runtime::spawn(std::future::pending::<()>()) });
+    let task = pending_task(&first);
     let abort = task.abort_handle();
     // Same thread, another runtime running: the abort must not touch that
     // one's tasks (a key of `first` may name one of `second`'s).
@@ -114,7 +119,7 @@ fn an_abort_handle_does_not_keep_the_output_alive() {
 #[test]
 fn an_abort_handle_outlives_its_runtime_on_any_thread() {
     let rt = Runtime::new().unwrap();
-    let abort = rt.block_on(async { runtime::spawn(std::future::pending::<()>()).abort_handle() });
+    let abort = pending_task(&rt).abort_handle();
     drop(rt);
     let (finished, abort) = thread::spawn(move || {
         // The runtime is gone: nothing to abort, and it says the task is done.

@@ -242,3 +242,25 @@ fn the_dump_says_what_each_task_waits_on() {
         waiter.abort();
     });
 }
+
+#[test]
+fn a_task_aborted_through_an_abort_handle_is_traced_as_cancelled() {
+    let out = Collect::default();
+    let rt = runtime::Builder::new().trace(out.clone()).build().unwrap();
+    let _watchdog = util::Watchdog::new("traced abort", util::DEADLINE);
+    rt.block_on(async {
+        let victim = runtime::task::Builder::new()
+            .name("victim")
+            .spawn(std::future::pending::<()>())
+            .unwrap();
+        runtime::task::yield_now().await;
+        victim.abort_handle().abort();
+        assert!(victim.await.unwrap_err().is_cancelled());
+    });
+    drop(rt);
+    let text = out.text_with("\"victim\" was cancelled");
+    assert!(
+        text.contains("\"victim\" was cancelled"),
+        "no cancellation in the trace:\n{text}"
+    );
+}

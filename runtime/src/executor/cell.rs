@@ -86,7 +86,7 @@ impl<F: Future> TaskCell<TaskState<F>> {
 }
 
 /// What the executor does with a task.
-pub(crate) trait Runnable: Abort {
+pub(crate) trait Runnable {
     /// Polls the future once with `cx`; `Ready` once the task is done
     /// (finished, panicked, or aborted), its output stored for the handle.
     /// A panic is caught and becomes the handle's `JoinError`. `header` is
@@ -103,19 +103,8 @@ pub(crate) trait Runnable: Abort {
     fn ending(&self) -> &'static str;
 }
 
-/// What aborting a task needs of it: nothing that depends on the output's
-/// type.
-pub(crate) trait Abort {
-    /// Asks the task to stop at its next poll; false if it is already done
-    /// or was already asked (then nobody needs waking).
-    fn request_abort(&self) -> bool;
-
-    /// True once the task has finished, panicked, or been cancelled.
-    fn is_finished(&self) -> bool;
-}
-
 /// What a [`JoinHandle`](crate::task::JoinHandle) does with its task.
-pub(crate) trait Join<T>: Abort {
+pub(crate) trait Join<T> {
     /// The output once the task is done; otherwise parks `cx`'s waker.
     ///
     /// # Panics
@@ -181,7 +170,8 @@ pub(crate) struct TaskState<F: Future> {
     /// [`claim_output`](Join::claim_output): a forwarded handle on another
     /// thread, or the forward job on the task's thread.
     claimed: AtomicBool,
-    /// Set by the handle's `abort`; the task stops at its next poll.
+    /// Set when a poll found the abort requested (through the waker
+    /// state) and stopped the task: for `ending`.
     aborted: Cell<bool>,
     /// Set when the future panicked.
     panicked: Cell<bool>,
@@ -222,8 +212,10 @@ impl<F: Future> Runnable for TaskState<F> {
     fn poll(&self, header: &TaskWaker, cx: &mut Context<'_>) -> Poll<()> {
         // An abort through the header (an abort handle, or another thread)
         // is seen here, before the future is polled again.
-        if self.aborted.get() || header.abort_requested() {
-            // `release` drops the future and reports the cancellation.
+        if header.abort_requested() {
+            // Noted for `ending`. `release` drops the future and reports
+            // the cancellation.
+            self.aborted.set(true);
             return Poll::Ready(());
         }
         let mut slot = self.future.borrow_mut();
@@ -335,16 +327,5 @@ where
 
     fn release_job(&self, cell: *const (), thread: u64) -> Injected {
         foreign::release_job::<Self, F::Output>(self, cell, thread)
-    }
-}
-
-impl<F: Future> Abort for TaskState<F> {
-    fn request_abort(&self) -> bool {
-        !self.finished.load(Ordering::Relaxed) && !self.aborted.replace(true)
-    }
-
-    fn is_finished(&self) -> bool {
-        // Acquire: a handle on another thread may ask (see `finished`).
-        self.finished.load(Ordering::Acquire)
     }
 }

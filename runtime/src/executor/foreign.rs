@@ -11,7 +11,8 @@
 //! what is safe from any thread (the fields fixed at the spawn, the atomic
 //! `finished` flag, and the output once it has claimed it), and asks the
 //! task's own thread for the rest, through the runtime's queue of jobs from
-//! other threads:
+//! other threads (an abort, on any thread, is a flag in the task's waker
+//! state, which needs no job):
 //!
 //! * awaited elsewhere, it queues a
 //!   [`ForwardJob`] that hands the task's result, now or when it comes, to
@@ -19,9 +20,6 @@
 //!   finished already needs no job: the handle sees `finished` and claims
 //!   the output itself, so a runtime that is not running does not keep it
 //!   waiting;
-//! * aborted elsewhere, it sets the abort request in the task's waker
-//!   state and wakes the task, whose executor sees the request before it
-//!   polls the task again;
 //! * dropped elsewhere, it queues a [`ReleaseJob`] that drops its share of
 //!   the cell on the task's thread.
 //!
@@ -84,10 +82,10 @@ unsafe impl<C: ?Sized> Send for StatePtr<C> {}
 struct AssertSend<T>(T);
 
 // SAFETY: only what `forward` builds carries one (the forward job), with
-// the task's `RemoteJoin<T>`. `forward` runs only when
-// the handle is used on a thread other than its own, and a `JoinHandle<T>`
-// can reach another thread only if `T` is `Send` (its `Send` impl says
-// so), so the `RemoteJoin<T>` is `Send`.
+// the task's `RemoteJoin<T>`. `forward` runs only when the handle is used
+// on a thread other than its own, and a `JoinHandle<T>` can reach another
+// thread only if `T` is `Send` (its `Send` impl says so), so the
+// `RemoteJoin<T>` is `Send`.
 unsafe impl<T> Send for AssertSend<T> {}
 
 /// The handle side of a local task: its share of the cell, and once the
@@ -112,16 +110,18 @@ const RETURNED: u64 = 1 << 63;
 
 // SAFETY: `cell` is used (cloned, dropped, dereferenced) only on the
 // thread recorded in `thread`; on any other thread the handle reads only
-// the cell's fields that never change after the spawn, its atomic
-// `finished` flag, and the output after claiming it (see `state`), and
+// the cell's fields that never change after the spawn (among them the
+// waker state, whose flags are atomic), its atomic `finished` flag, and
+// the output after claiming it (see `state`), and
 // hands the rest to jobs that run on the task's thread (see the module
 // docs). Everything else it holds is `Send` when `T` is.
 unsafe impl<T: Send> Send for LocalJoin<T> {}
 
 // SAFETY: through `&self` the handle may at once be used on the task's
-// thread (which reads the cell's `Cell`s) and on others (which read only what `Send` above lists, and
-// forward through the atomic `forwarded`). Neither side writes what the
-// other reads; everything that takes the output needs `&mut self`.
+// thread (which reads the cell's `Cell`s) and on others (which read only
+// what `Send` above lists, and forward through the atomic `forwarded`).
+// Neither side writes what the other reads; everything that takes the
+// output needs `&mut self`.
 unsafe impl<T: Send> Sync for LocalJoin<T> {}
 
 /// Where a handle used on another thread gets the result.
@@ -163,13 +163,6 @@ impl<T> LocalJoin<T> {
         (self.at_its_thread() && self.forwarding().is_none()).then_some(&*self.cell)
     }
 
-    /// The cell, if this is the task's thread, forwarded or not: for what
-    /// does not touch the output (abort, `is_finished`).
-    #[inline]
-    pub(crate) fn at_home(&self) -> Option<&Rc<TaskCell<dyn Join<T>>>> {
-        self.at_its_thread().then_some(&*self.cell)
-    }
-
     /// Notes that the handle returned the output (on any path), so that a
     /// later poll anywhere panics as one on the task's thread does.
     #[inline]
@@ -202,7 +195,7 @@ impl<T> LocalJoin<T> {
 
     /// True once the task is done, on any thread.
     pub(crate) fn is_finished(&self) -> bool {
-        self.state().is_finished()
+        self.header().0.is_finished()
     }
 
     /// The task's waker state and id, which are set at the spawn and never
@@ -271,9 +264,9 @@ impl<T> LocalJoin<T> {
         }
     }
 
-    /// Aborts the task from another thread: the task's executor sees the
+    /// Aborts the task, from any thread: the task's executor sees the
     /// request before it polls the task again.
-    pub(crate) fn abort_elsewhere(&self) {
+    pub(crate) fn abort(&self) {
         self.header().0.request_abort();
     }
 
@@ -283,8 +276,8 @@ impl<T> LocalJoin<T> {
         let cell = Rc::as_ptr(&self.cell);
         // SAFETY: our share keeps the cell alive. Off the task's thread,
         // only these methods are called through this reference:
-        // `forward_job` and `release_job` build values from
-        // their arguments and read nothing of the state; `is_finished` reads the atomic `finished`;
+        // `forward_job` and `release_job` build values from their
+        // arguments and read nothing of the state;
         // `claim_output` takes the output only after reading `finished`
         // true (written after the output, which the task's thread then
         // leaves alone) and winning the atomic `claimed` flag against the

@@ -264,8 +264,8 @@ pub(crate) struct TaskWaker {
     /// [`AbortHandle`](crate::task::AbortHandle) on any thread reads for
     /// `is_finished`.
     finished: AtomicBool,
-    /// Set by an abort from an `AbortHandle` or from a `JoinHandle` on
-    /// another thread; the executor reads it before each poll of the task.
+    /// Set by an abort through the task's `JoinHandle` or an
+    /// `AbortHandle`, on any thread; the task's poll reads it first.
     abort_requested: AtomicBool,
 }
 

@@ -159,14 +159,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         match &self.task {
-            Joined::Local(local) => match local.at_home() {
-                Some(task) => {
-                    if task.state.request_abort() {
-                        task.waker.wake_by_ref();
-                    }
-                }
-                None => local.abort_elsewhere(),
-            },
+            Joined::Local(local) => local.abort(),
             Joined::Remote(join, _) => join.abort(),
         }
     }
